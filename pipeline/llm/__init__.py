@@ -1,0 +1,1 @@
+"""Language-model access: model specs, backends and the resumable request engine."""

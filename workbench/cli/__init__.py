@@ -1,0 +1,1 @@
+"""The command-line face of FLAMES Workbench: thin commands over `pipeline` functions."""

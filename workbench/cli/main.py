@@ -1,0 +1,104 @@
+"""The `flames` entry point: a lazily loaded command group.
+
+Each command group lives in its own module under `workbench.cli` and exposes a
+click command or group named `command`. Modules are imported only when their
+command runs, so `flames --help` and light commands never pay for torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from typing import Any
+
+import click
+
+from pipeline.errors import FlamesError
+
+# name -> (module, one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "init": ("workbench.cli.init", "Create (or upgrade) a workspace database."),
+    "seeds": ("workbench.cli.seeds", "Import, list and show seed sets."),
+    "experiment": ("workbench.cli.experiment", "Create, show and export experiments."),
+    "strategies": ("workbench.cli.strategies", "List, export and import strategy prompt templates."),
+    "llm": ("workbench.cli.llm", "Run prompts through a model with the resumable engine."),
+    "generate": ("workbench.cli.generate", "Generate problems with an experiment's strategies."),
+    "solve": ("workbench.cli.solve", "Sample teacher solutions for generated problems."),
+    "filter": ("workbench.cli.filter", "Report kept/dropped problems under a selection policy."),
+    "blend": ("workbench.cli.blend", "Blend strategies into a training set."),
+    "export": ("workbench.cli.export", "Export datasets (SFT, RFT, DPO, per-step DPO)."),
+    "grade": ("workbench.cli.grade", "Grade predicted answers against gold answers."),
+    "dedup": ("workbench.cli.dedup", "Find exact and near-duplicate problems."),
+    "decontaminate": ("workbench.cli.decontaminate", "Flag problems that overlap benchmarks."),
+    "tui": ("workbench.cli.tui", "Open the terminal workbench."),
+    "run": ("workbench.cli.run", "Run the quickstart pipeline end to end."),
+    "jobs": ("workbench.cli.jobs", "List, follow, cancel and resume background jobs."),
+}
+
+
+def _not_built(name: str, help_text: str) -> click.Command:
+    @click.command(name=name, help=f"{help_text} (not built yet)",
+                   context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+    def stub(**_: Any) -> None:
+        click.echo(f"flames {name}: not built yet in this version.", err=True)
+        sys.exit(2)
+
+    return stub
+
+
+class LazyGroup(click.Group):
+    """A click group whose subcommands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return None
+        module_name, help_text = COMMANDS[cmd_name]
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name != module_name:
+                raise
+            return _not_built(cmd_name, help_text)
+        command: click.Command = module.command
+        if command.help is None:
+            command.help = help_text
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # Listing help must not import every module (and torch with them).
+        rows = [(name, help_text) for name, (_, help_text) in COMMANDS.items()]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="flames-workbench", prog_name="flames")
+def cli() -> None:
+    """FLAMES Workbench: synthetic math data experiments, from seeds to evaluation.
+
+    Every command takes --db PATH (default ./flames.db, or $FLAMES_DB).
+    """
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI; user-facing errors print one short message and exit 1."""
+    try:
+        cli.main(args=argv, prog_name="flames", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except FlamesError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        click.echo("Interrupted: finished work is saved; run the same command again to resume.",
+                   err=True)
+        sys.exit(130)
+    except SystemExit:
+        raise

@@ -1,0 +1,20 @@
+"""Options shared by every command."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+DEFAULT_DB = "flames.db"
+
+
+def db_option(func: F) -> F:
+    """`--db PATH`: the workspace database (default ./flames.db, env FLAMES_DB)."""
+    return click.option(
+        "--db", "db_path", envvar="FLAMES_DB", default=DEFAULT_DB, show_default=True,
+        type=click.Path(dir_okay=False), help="Workspace SQLite file (env FLAMES_DB).",
+    )(func)
