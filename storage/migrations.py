@@ -221,5 +221,27 @@ def search_and_score_indexes(db: Database) -> None:
     )
 
 
+@migrations(name="0007_tui")
+def tui(db: Database) -> None:
+    """Workbench settings (theme, last screen) and manual keep/drop/flag marks on problems."""
+    _run(
+        db,
+        """
+        CREATE TABLE settings (
+            key TEXT PRIMARY KEY,
+            value TEXT NOT NULL,
+            updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))
+        );
+        CREATE TABLE marks (
+            problem_id INTEGER PRIMARY KEY REFERENCES problems(id) ON DELETE CASCADE,
+            mark TEXT NOT NULL CHECK (mark IN ('keep', 'drop', 'flag')),
+            note TEXT,
+            updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))
+        );
+        CREATE INDEX jobs_status ON jobs(status)
+        """
+    )
+
+
 # The ordered names, oldest first: what `schema_version` reports.
 MIGRATION_NAMES: list[str] = [m.name for m in migrations._migrations]
