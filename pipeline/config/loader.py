@@ -1,0 +1,279 @@
+"""TOML -> `ExperimentConfig`, with errors that name the file, the key and the problem."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import math
+import tomllib
+import types
+import typing
+from pathlib import Path
+from typing import Any, TypeVar, Union
+
+import tomli_w
+
+from pipeline.config.schema import (
+    POLICIES,
+    STRATEGY_NAMES,
+    TRAINING_METHODS,
+    ArmConfig,
+    ExperimentConfig,
+)
+from pipeline.errors import ConfigError
+from pipeline.llm.spec import BACKENDS, ModelSpec, SamplingParams
+
+T = TypeVar("T")
+PRESET_DIR = Path(__file__).resolve().parent.parent / "presets"
+
+
+def preset_names() -> list[str]:
+    """Presets shipped with the package (`quickstart`, `flames-paper`, ...)."""
+    return sorted(path.stem for path in PRESET_DIR.glob("*.toml"))
+
+
+def preset_text(name: str) -> str:
+    """The TOML text of a shipped preset."""
+    path = PRESET_DIR / f"{name}.toml"
+    if not path.is_file():
+        raise ConfigError(f"unknown preset '{name}' (available: {', '.join(preset_names())})")
+    return path.read_text(encoding="utf-8")
+
+
+def parse_config(text: str, *, source: str = "<config>", name: str | None = None
+                 ) -> ExperimentConfig:
+    """Parse and validate TOML text; `name` (from the command line) overrides the file's."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source}: invalid TOML: {exc}") from None
+    if name is not None:
+        data.setdefault("experiment", {})
+        if not isinstance(data["experiment"], dict):
+            raise ConfigError(f"{source}: key 'experiment': expected a table")
+        data["experiment"]["name"] = name
+    return config_from_data(data, source=source)
+
+
+def load_config_file(path: str | Path, *, name: str | None = None) -> tuple[ExperimentConfig, str]:
+    """Read and validate a config file; returns the config and its text."""
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{file}: no such config file") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{file}: not UTF-8 text; a config is a TOML file") from None
+    return parse_config(text, source=str(file), name=name), text
+
+
+def config_from_data(data: dict[str, Any], *, source: str = "<config>") -> ExperimentConfig:
+    """Validate a parsed TOML document into an `ExperimentConfig`."""
+    config = _build(ExperimentConfig, data, source, "")
+    _check(config, source)
+    for index, arm in enumerate(config.arms):
+        try:
+            arm_config(config, arm)
+        except ConfigError as exc:
+            raise ConfigError(f"{source}: arms[{index}] ({arm.name}): {exc}") from None
+    return config
+
+
+def config_to_data(config: ExperimentConfig) -> dict[str, Any]:
+    """The config as plain TOML-able data (None values left out)."""
+    return _strip_none(dataclasses.asdict(config))
+
+
+def config_to_toml(config: ExperimentConfig) -> str:
+    """The normalised config as TOML text (what `experiment export` writes)."""
+    return tomli_w.dumps(config_to_data(config))
+
+
+def arm_config(config: ExperimentConfig, arm: ArmConfig) -> ExperimentConfig:
+    """The config an arm runs with: the base config with the arm's dotted-key overrides."""
+    data = config_to_data(config)
+    data.pop("arms", None)
+    for dotted, value in arm.overrides.items():
+        _set_dotted(data, dotted, value)
+    built = _build(ExperimentConfig, data, "overrides", "")
+    _check(built, "overrides")
+    return built
+
+
+def _set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
+    parts = dotted.split(".")
+    target = data
+    for part in parts[:-1]:
+        nxt = target.setdefault(part, {})
+        if not isinstance(nxt, dict):
+            raise ConfigError(f"key '{dotted}': '{part}' is not a table")
+        target = nxt
+    if isinstance(value, dict) and isinstance(target.get(parts[-1]), dict):
+        merged = copy.deepcopy(target[parts[-1]])
+        merged.update(value)
+        target[parts[-1]] = merged
+    else:
+        target[parts[-1]] = value
+
+
+def _strip_none(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _strip_none(item) for key, item in value.items() if item is not None}
+    if isinstance(value, list | tuple):
+        return [_strip_none(item) for item in value]
+    return value
+
+
+def _key(where: str, name: str) -> str:
+    return f"{where}.{name}" if where else name
+
+
+def _build(cls: type[T], data: Any, source: str, where: str) -> T:
+    """Build dataclass `cls` from a TOML table, checking keys and types."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: key '{where}': expected a table, got {_kind(data)}")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        raise ConfigError(f"{source}: unknown key '{_key(where, unknown[0])}' "
+                          f"(known keys here: {', '.join(fields)})")
+    values: dict[str, Any] = {}
+    for name, spec in fields.items():
+        if name in data:
+            values[name] = _convert(hints[name], data[name], source, _key(where, name))
+        elif spec.default is dataclasses.MISSING and spec.default_factory is dataclasses.MISSING:
+            raise ConfigError(f"{source}: missing key '{_key(where, name)}'")
+    return cls(**values)
+
+
+def _convert(kind: Any, value: Any, source: str, key: str) -> Any:
+    origin = typing.get_origin(kind)
+    args = typing.get_args(kind)
+    if origin in (Union, types.UnionType):
+        options = [arg for arg in args if arg is not type(None)]
+        return _convert(options[0], value, source, key) if len(options) == 1 else value
+    if dataclasses.is_dataclass(kind) and isinstance(kind, type):
+        return _build(kind, value, source, key)
+    if origin is tuple:
+        if not isinstance(value, list):
+            raise ConfigError(f"{source}: key '{key}': expected an array, got {_kind(value)}")
+        return tuple(_convert(args[0], item, source, f"{key}[{index}]")
+                     for index, item in enumerate(value))
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{source}: key '{key}': expected a table, got {_kind(value)}")
+        return {name: _convert(args[1], item, source, _key(key, name))
+                for name, item in value.items()}
+    if kind is Any:
+        return value
+    if kind is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{source}: key '{key}': expected true or false, got {_kind(value)}")
+        return value
+    if kind is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{source}: key '{key}': expected an integer, got {_kind(value)}")
+        return value
+    if kind is float:
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            raise ConfigError(f"{source}: key '{key}': expected a number, got {_kind(value)}")
+        return float(value)
+    if kind is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{source}: key '{key}': expected a string, got {_kind(value)}")
+        return value
+    raise ConfigError(f"{source}: key '{key}': unsupported type {kind!r}")  # pragma: no cover
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return f"boolean {str(value).lower()}"
+    if isinstance(value, int | float):
+        return f"number {value}"
+    if isinstance(value, str):
+        return f"string {value[:40]!r}"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "a table"
+    return type(value).__name__
+
+
+def _check(config: ExperimentConfig, source: str) -> None:
+    """Checks across fields: names, ranges, choices."""
+
+    def fail(key: str, problem: str) -> None:
+        raise ConfigError(f"{source}: key '{key}': {problem}")
+
+    if not config.experiment.name.strip():
+        fail("experiment.name", "must not be empty")
+    for index, ref in enumerate(config.seed_sets):
+        if ref.ratio < 0:
+            fail(f"seed_sets[{index}].ratio", "must be >= 0")
+    if config.seed_sets and sum(ref.ratio for ref in config.seed_sets) <= 0:
+        fail("seed_sets", "the ratios must not all be 0")
+    for name, strategy in config.strategies.items():
+        if name not in STRATEGY_NAMES:
+            fail(f"strategies.{name}", f"unknown strategy (known: {', '.join(STRATEGY_NAMES)})")
+        if strategy.budget < 0:
+            fail(f"strategies.{name}.budget", "must be >= 0")
+    for role in ("generator", "teacher", "judge", "student"):
+        _check_model(getattr(config.models, role), f"models.{role}", fail)
+    for role in ("generator", "teacher", "judge", "eval"):
+        _check_sampling(getattr(config.sampling, role), f"sampling.{role}", fail)
+    if config.solve.k < 1:
+        fail("solve.k", "must be >= 1")
+    if config.filter.policy not in POLICIES:
+        fail("filter.policy", f"unknown policy '{config.filter.policy}' "
+                              f"(choose from {', '.join(POLICIES)})")
+    for key in ("near_dup_max", "decontam_max"):
+        if not 0.0 <= getattr(config.filter, key) <= 1.0:
+            fail(f"filter.{key}", "must be between 0 and 1")
+    if config.filter.ngram < 1:
+        fail("filter.ngram", "must be >= 1")
+    if config.blend.total < 0:
+        fail("blend.total", "must be >= 0")
+    for name, ratio in config.blend.ratios.items():
+        if name not in STRATEGY_NAMES:
+            fail(f"blend.ratios.{name}", "unknown strategy")
+        if ratio < 0:
+            fail(f"blend.ratios.{name}", "must be >= 0")
+    if config.training.method not in TRAINING_METHODS:
+        fail("training.method", f"unknown method '{config.training.method}' "
+                                f"(choose from {', '.join(TRAINING_METHODS)})")
+    names = [arm.name for arm in config.arms]
+    for name in names:
+        if names.count(name) > 1:
+            fail("arms", f"arm name '{name}' is used twice")
+    if sum(arm.baseline for arm in config.arms) > 1:
+        fail("arms", "at most one arm can be the baseline")
+
+
+def _check_model(spec: ModelSpec, key: str, fail: Any) -> None:
+    if spec.backend not in BACKENDS:
+        fail(f"{key}.backend", f"unknown backend '{spec.backend}' (choose from {', '.join(BACKENDS)})")
+    if not spec.model.strip():
+        fail(f"{key}.model", "must name a model (a local path, a Hub id, or the embedded default)")
+    if spec.dtype not in ("auto", "float32", "float16", "bfloat16"):
+        fail(f"{key}.dtype", "choose from auto, float32, float16, bfloat16")
+    for attr in ("max_batch_size", "concurrency", "tensor_parallel_size", "data_parallel_size"):
+        if getattr(spec, attr) < 1:
+            fail(f"{key}.{attr}", "must be >= 1")
+    if spec.backend == "openai" and not spec.base_urls:
+        fail(f"{key}.base_urls", "the openai backend needs at least one base URL")
+    if spec.endpoint not in ("chat", "completions"):
+        fail(f"{key}.endpoint", "choose from chat, completions")
+
+
+def _check_sampling(params: SamplingParams, key: str, fail: Any) -> None:
+    if params.temperature < 0:
+        fail(f"{key}.temperature", "must be >= 0")
+    if not 0 < params.top_p <= 1:
+        fail(f"{key}.top_p", "must be in (0, 1]")
+    if params.top_k < 0:
+        fail(f"{key}.top_k", "must be >= 0 (0 turns it off)")
+    if params.max_new_tokens < 1:
+        fail(f"{key}.max_new_tokens", "must be >= 1")
+    if params.n < 1:
+        fail(f"{key}.n", "must be >= 1")

@@ -1,0 +1,141 @@
+"""The experiment config as typed, frozen dataclasses (validated from TOML by `loader`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from pipeline.llm.spec import ModelSpec, SamplingParams
+
+# The 12 synthesis strategies of SPEC section 2, in the paper's order.
+STRATEGY_NAMES: tuple[str, ...] = (
+    "few_shot", "paraphrase", "key_concepts", "seeded_key_concepts", "suggester_editor", "iqc",
+    "ask_me_anything", "self_verification", "fobar", "qft", "taxonomy_key_concepts",
+    "distraction_insertion",
+)
+POLICIES: tuple[str, ...] = ("strict", "majority", "first", "majority_first", "reference_verified")
+TRAINING_METHODS: tuple[str, ...] = ("sft", "rft", "dpo", "step_dpo")
+# The FLAMES blend (SPEC section 1): 50% Suggester-Editor, 20% IQC, 20% Taxonomy Key
+# Concepts, 10% Distraction Insertion.
+FLAMES_BLEND: dict[str, float] = {
+    "suggester_editor": 0.5, "iqc": 0.2, "taxonomy_key_concepts": 0.2,
+    "distraction_insertion": 0.1,
+}
+
+
+@dataclass(frozen=True)
+class ExperimentInfo:
+    name: str = "experiment"
+    description: str = ""
+    seed: int = 0  # the experiment's random seed: sampling of seeds and taxonomy nodes
+
+
+@dataclass(frozen=True)
+class SeedSetRef:
+    """A seed set by name, and its share of the seeds drawn (ratios are normalised)."""
+
+    name: str
+    ratio: float = 1.0
+
+
+@dataclass(frozen=True)
+class StrategyConfig:
+    enabled: bool = True
+    budget: int = 0  # problems requested from this strategy
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Models:
+    """The four roles of a controlled experiment (SPEC section 1)."""
+
+    generator: ModelSpec = field(default_factory=ModelSpec)
+    teacher: ModelSpec = field(default_factory=ModelSpec)
+    judge: ModelSpec = field(default_factory=ModelSpec)
+    student: ModelSpec = field(default_factory=ModelSpec)
+
+
+@dataclass(frozen=True)
+class Sampling:
+    generator: SamplingParams = field(default_factory=SamplingParams)
+    teacher: SamplingParams = field(default_factory=SamplingParams)
+    judge: SamplingParams = field(
+        default_factory=lambda: SamplingParams(temperature=0.0, max_new_tokens=64))
+    eval: SamplingParams = field(
+        default_factory=lambda: SamplingParams(temperature=0.0, top_p=1.0, top_k=0))
+
+
+@dataclass(frozen=True)
+class SolveConfig:
+    k: int = 3  # teacher solutions sampled per problem
+
+
+@dataclass(frozen=True)
+class FilterConfig:
+    """Default thresholds; every one is a query over stored scores, tunable in the TUI."""
+
+    policy: str = "first"
+    judge_min: float | None = None
+    near_dup_max: float = 1.0  # drop a problem whose nearest kept neighbour is >= this similar
+    decontam_max: float = 0.95  # drop a problem holding >= this share of a benchmark's n-grams
+    decontam_against: tuple[str, ...] = ("gsm8k", "math500")
+    ngram: int = 8
+
+
+@dataclass(frozen=True)
+class BlendConfig:
+    total: int = 0
+    ratios: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    method: str = "sft"
+    lora: bool = True
+    epochs: float = 3.0
+    learning_rate: float = 1e-5
+    batch_size: int = 8
+    gradient_accumulation: int = 1
+    max_seq_len: int = 2048
+    # An `accelerate` config file (DeepSpeed ZeRO-3, FSDP, multi-GPU); None: one process.
+    accelerate_config: str | None = None
+    rollouts_k: int = 5  # per-step DPO: Monte-Carlo rollouts per step prefix
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    benchmarks: tuple[str, ...] = ("gsm8k", "math500")
+    limit: int | None = None  # items per benchmark; None: all
+
+
+@dataclass(frozen=True)
+class ArmConfig:
+    """One arm: the base config with `overrides` (dotted keys) applied; differs in one factor."""
+
+    name: str
+    factor: str | None = None
+    baseline: bool = False
+    overrides: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ExperimentConfig:
+    experiment: ExperimentInfo = field(default_factory=ExperimentInfo)
+    seed_sets: tuple[SeedSetRef, ...] = ()
+    strategies: dict[str, StrategyConfig] = field(default_factory=dict)
+    models: Models = field(default_factory=Models)
+    sampling: Sampling = field(default_factory=Sampling)
+    solve: SolveConfig = field(default_factory=SolveConfig)
+    filter: FilterConfig = field(default_factory=FilterConfig)
+    blend: BlendConfig = field(default_factory=BlendConfig)
+    training: TrainingConfig = field(default_factory=TrainingConfig)
+    evaluation: EvalConfig = field(default_factory=EvalConfig)
+    arms: tuple[ArmConfig, ...] = ()
+
+    @property
+    def name(self) -> str:
+        return self.experiment.name
+
+    def enabled_strategies(self) -> dict[str, StrategyConfig]:
+        """Strategies switched on with a positive budget, in the paper's order."""
+        return {name: cfg for name, cfg in self.strategies.items() if cfg.enabled and cfg.budget > 0}

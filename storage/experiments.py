@@ -1,0 +1,84 @@
+"""Queries on `experiments` and `arms`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlite_utils import Database
+
+
+def experiment_row(db: Database, name: str) -> dict[str, Any] | None:
+    """The experiments row called `name`, or None."""
+    cursor = db.execute("SELECT * FROM experiments WHERE name = ?", [name])
+    row = cursor.fetchone()
+    if row is None:
+        return None
+    return dict(zip([c[0] for c in cursor.description], row, strict=True))
+
+
+def experiment_names(db: Database) -> list[str]:
+    return [row[0] for row in db.execute("SELECT name FROM experiments ORDER BY id").fetchall()]
+
+
+def insert_experiment(db: Database, name: str, preset: str | None, config_toml: str,
+                      config_json: str, arms: list[dict[str, Any]]) -> int:
+    """Add an experiment and its arms (call inside a transaction)."""
+    cursor = db.execute(
+        "INSERT INTO experiments (name, preset, config_toml, config_json) VALUES (?, ?, ?, ?)",
+        [name, preset, config_toml, config_json],
+    )
+    experiment_id = int(cursor.lastrowid or 0)
+    _replace_arms(db, experiment_id, arms)
+    return experiment_id
+
+
+def update_experiment(db: Database, experiment_id: int, config_toml: str, config_json: str,
+                      arms: list[dict[str, Any]]) -> None:
+    """Replace an experiment's config and arms (call inside a transaction)."""
+    db.execute(
+        "UPDATE experiments SET config_toml = ?, config_json = ?,"
+        " updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE id = ?",
+        [config_toml, config_json, experiment_id],
+    )
+    _replace_arms(db, experiment_id, arms)
+
+
+def _replace_arms(db: Database, experiment_id: int, arms: list[dict[str, Any]]) -> None:
+    keep = [arm["name"] for arm in arms]
+    marks = ",".join("?" for _ in keep) or "''"
+    db.execute(f"DELETE FROM arms WHERE experiment_id = ? AND name NOT IN ({marks})",
+               [experiment_id, *keep])
+    for arm in arms:
+        db.execute(
+            "INSERT INTO arms (experiment_id, name, factor, is_baseline, overrides_json)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (experiment_id, name) DO UPDATE SET"
+            " factor = excluded.factor, is_baseline = excluded.is_baseline,"
+            " overrides_json = excluded.overrides_json",
+            [experiment_id, arm["name"], arm["factor"], int(arm["baseline"]), arm["overrides_json"]],
+        )
+
+
+def arm_rows(db: Database, experiment_id: int) -> list[dict[str, Any]]:
+    cursor = db.execute("SELECT * FROM arms WHERE experiment_id = ? ORDER BY id", [experiment_id])
+    names = [c[0] for c in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def stage_counts(db: Database, experiment_id: int) -> list[dict[str, Any]]:
+    """Per strategy: problems kept/rejected by generation, solutions, scored problems."""
+    cursor = db.execute(
+        """
+        SELECT p.strategy,
+               SUM(p.status = 'ok') AS problems,
+               SUM(p.status = 'rejected') AS rejected,
+               (SELECT COUNT(*) FROM solutions s JOIN problems q ON q.id = s.problem_id
+                 WHERE q.experiment_id = p.experiment_id AND q.strategy = p.strategy) AS solutions,
+               (SELECT COUNT(*) FROM scores c JOIN problems q ON q.id = c.problem_id
+                 WHERE q.experiment_id = p.experiment_id AND q.strategy = p.strategy) AS scored
+        FROM problems p WHERE p.experiment_id = ?
+        GROUP BY p.strategy ORDER BY p.strategy
+        """,
+        [experiment_id],
+    )
+    names = [c[0] for c in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
