@@ -242,5 +242,17 @@ def tui(db: Database) -> None:
     )
 
 
+@migrations(name="0006_strategies")
+def strategies(db: Database) -> None:
+    """A slot key per generated problem, unique per experiment, so `generate` reruns upsert."""
+    _run(
+        db,
+        """
+        ALTER TABLE problems ADD COLUMN slot_key TEXT;
+        CREATE UNIQUE INDEX problems_slot ON problems(experiment_id, slot_key)
+        """
+    )
+
+
 # The ordered names, oldest first: what `schema_version` reports.
 MIGRATION_NAMES: list[str] = [m.name for m in migrations._migrations]
