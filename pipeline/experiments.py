@@ -125,7 +125,7 @@ def _ensure_seed_sets(db: Database, config: ExperimentConfig) -> list[str]:
 
 
 def _to_json(config: ExperimentConfig) -> str:
-    return json.dumps(config_to_data(config), sort_keys=True)
+    return json.dumps(config_to_data(config))
 
 
 def _arm_rows(config: ExperimentConfig) -> list[dict[str, Any]]:

@@ -1,0 +1,42 @@
+"""A progress bar for long CLI work (rich), fed by pipeline progress callbacks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+console = Console(stderr=True)
+
+
+@contextmanager
+def progress_bar(
+    description: str, total: int | None = None
+) -> Iterator[Callable[[int, int | None], None]]:
+    """Yield `update(done, total)`; the bar is drawn on stderr and removed when done."""
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+    ) as progress:
+        task = progress.add_task(description, total=total)
+
+        def update(done: int, new_total: int | None = None) -> None:
+            progress.update(
+                task, completed=done, total=new_total if new_total is not None else total
+            )
+
+        yield update
