@@ -1,0 +1,172 @@
+"""Final-answer extraction from a model output or a reference solution.
+
+Rules are tried in a fixed order and the one that fired is returned with the answer,
+so a changed rule can be audited and re-run over stored raw text:
+`boxed` (last `\\boxed{}` / `\\fbox{}`), `hash` (GSM8K `#### N`), `the_answer_is`
+("the answer is ...", "Final answer: ..."), `bare` (the text is itself a short answer),
+`last_number` (optional fallback), `none`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+RULES = ("boxed", "hash", "the_answer_is", "bare", "last_number", "none")
+
+# Text longer than this is cut to its tail before the regex rules run: final answers
+# live at the end, and a bound keeps every rule linear on megabyte inputs.
+MAX_SCAN_CHARS = 20_000
+MAX_ANSWER_CHARS = 1_000
+
+_BOX_RE = re.compile(r"\\(?:boxed|fbox)\s*(\{|[^\s{])")
+_HASH_RE = re.compile(r"####\s*([^\n]*)")
+_ANSWER_IS_RE = re.compile(
+    r"(?:(?:the\s+)?final\s+answer(?:\s+is)?|the\s+answer\s+is|\banswer(?=\s*[:：]))"
+    r"\s*[:：]?\s*",
+    re.IGNORECASE,
+)
+_NUMBER_RE = re.compile(r"-?\d[\d,]*(?:\.\d+)?(?:/\d+)?|-?\.\d+")
+_WORD_RE = re.compile(r"(?<![\\a-zA-Z])[a-zA-Z]{3,}")
+_LATEX_CMD_RE = re.compile(r"\\[a-zA-Z]+\*?(?:\{[a-zA-Z*]*\})?")
+
+
+@dataclass(frozen=True)
+class Extraction:
+    """An extracted final answer (None when no rule fired) and the rule that produced it."""
+
+    answer: str | None
+    rule: str
+
+
+def _balanced(text: str, start: int) -> str | None:
+    """The content of the brace group opening at `text[start] == '{'`, or None if unclosed."""
+    depth = 0
+    for i in range(start, min(len(text), start + MAX_SCAN_CHARS)):
+        ch = text[i]
+        if ch == "\\" and i + 1 < len(text) and text[i + 1] in "{}":
+            continue
+        if ch == "{" and (i == 0 or text[i - 1] != "\\"):
+            depth += 1
+        elif ch == "}" and (i == 0 or text[i - 1] != "\\"):
+            depth -= 1
+            if depth == 0:
+                return text[start + 1 : i]
+    return None
+
+
+def boxed_answers(text: str) -> list[str]:
+    """Every `\\boxed{...}` / `\\fbox{...}` / `\\boxed x` content, in order, nested braces kept."""
+    found: list[str] = []
+    for match in _BOX_RE.finditer(text):
+        if match.group(1) == "{":
+            content = _balanced(text, match.start(1))
+            if content is not None:
+                found.append(content.strip())
+        else:
+            # `\boxed 5` form: the argument runs to the next space, `$` or end.
+            tail = text[match.start(1) :]
+            arg = re.match(r"[^\s$]+", tail)
+            if arg:
+                found.append(arg.group(0).rstrip(".,"))
+    return [box for box in found if box]
+
+
+def _clean_tail(answer: str) -> str:
+    """Trim sentence punctuation, math delimiters and wrapping from a phrase-level answer."""
+    answer = answer.strip()
+    boxes = boxed_answers(answer)
+    if boxes:
+        return boxes[-1]
+    answer = re.sub(r"^\*+|\*+$", "", answer).strip()
+    for left, right in (("$$", "$$"), ("$", "$"), ("\\(", "\\)"), ("\\[", "\\]")):
+        if (
+            answer.startswith(left)
+            and answer.endswith(right)
+            and len(answer) > len(left) + len(right)
+        ):
+            answer = answer[len(left) : -len(right)].strip()
+            break
+    else:
+        inner = re.match(r"^\$([^$]+)\$", answer)
+        if inner:
+            answer = inner.group(1).strip()
+    return answer.rstrip(" .;:,!").strip()
+
+
+def _answer_phrase(text: str) -> str | None:
+    """What follows the last "the answer is" / "Final answer:" cue, up to the line end."""
+    last = None
+    for last in _ANSWER_IS_RE.finditer(text):  # noqa: B007 - we want the final match
+        pass
+    if last is None:
+        return None
+    rest = text[last.end() :]
+    line = rest.split("\n", 1)[0]
+    if not line.strip() and "\n" in rest:
+        line = rest.lstrip("\n").split("\n", 1)[0]
+    # "The answer is 18. She ..." -> keep only the first sentence unless it is maths.
+    sentence = re.split(r"(?<=[^\d\s\\])\.\s+(?=[A-Z])", line, maxsplit=1)[0]
+    cleaned = _clean_tail(sentence)
+    return cleaned or None
+
+
+def _looks_bare(text: str, max_chars: int, max_words: int) -> bool:
+    """True when the whole text reads as an answer, not as prose around one."""
+    stripped = text.strip()
+    if not stripped or len(stripped) > max_chars or stripped.count("\n") > max_chars // 200:
+        return False
+    without_latex = _LATEX_CMD_RE.sub(" ", stripped)
+    words = list(_WORD_RE.finditer(without_latex))
+    if len(words) > max_words:
+        return False
+    # "I think 4" is prose around a number; "4 apples" is a number with its unit.
+    digits = [m.start() for m in re.finditer(r"\d", without_latex)]
+    return not (max_words <= 3 and digits and words and words[0].start() < digits[-1])
+
+
+def last_number(text: str) -> str | None:
+    """The last number in the text (thousand separators and a trailing fraction kept)."""
+    matches: list[str] = _NUMBER_RE.findall(text)
+    if not matches:
+        return None
+    return matches[-1].rstrip(",")
+
+
+def extract_answer(
+    text: str | None,
+    *,
+    fallback_last_number: bool = True,
+    bare_max_chars: int = 80,
+    bare_max_words: int = 3,
+) -> Extraction:
+    """The final answer of `text` and the rule that found it; see the module docstring."""
+    if text is None:
+        return Extraction(None, "none")
+    if len(text) > MAX_SCAN_CHARS:
+        text = text[-MAX_SCAN_CHARS:]
+    boxes = boxed_answers(text)
+    if boxes:
+        return Extraction(boxes[-1][:MAX_ANSWER_CHARS], "boxed")
+    hashes = _HASH_RE.findall(text)
+    if hashes and hashes[-1].strip():
+        return Extraction(_clean_tail(hashes[-1])[:MAX_ANSWER_CHARS], "hash")
+    phrase = _answer_phrase(text)
+    if phrase:
+        return Extraction(phrase[:MAX_ANSWER_CHARS], "the_answer_is")
+    if _looks_bare(text, bare_max_chars, bare_max_words):
+        bare = _clean_tail(text)
+        if bare:
+            return Extraction(bare, "bare")
+    if fallback_last_number:
+        number = last_number(text)
+        if number is not None:
+            return Extraction(number, "last_number")
+    return Extraction(None, "none")
+
+
+def extract_reference(text: str | None) -> Extraction:
+    """A gold answer: a worked solution (boxed, `####`) or, far more often, the bare answer itself."""
+    return extract_answer(
+        text, fallback_last_number=True, bare_max_chars=MAX_ANSWER_CHARS, bare_max_words=12
+    )

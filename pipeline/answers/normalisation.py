@@ -1,0 +1,179 @@
+"""Answer normalisation and the fast path: settle plain numbers and identical strings without sympy.
+
+Everything here is string and `fractions.Fraction` work, bounded by input length, so it
+runs in the caller's process; only what it cannot settle goes to the symbolic pool.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from fractions import Fraction
+
+# Decimal places compared when either side was written as a decimal (as math-verify does).
+FLOAT_ROUNDING = 6
+MAX_EXPONENT = 400
+
+_SPACING = re.compile(r"\\[,;:! ]|\\q?quad\b|\\displaystyle\b|\\left\b|\\right\b|~")
+_TEXT_CMD = re.compile(r"\\(?:text|textbf|textit|mbox|mathrm|mathbf|operatorname)\s*\{([^{}]*)\}")
+_DEGREES = re.compile(r"\^\s*\{?\s*\\circ\s*\}?|°|\\degree\b")
+_CURRENCY = re.compile(r"\\\$|US\$|USD|€|£|¥|₹|\$")
+_UNIT_WORD = r"(?:[a-zA-Z]{2,}\.?|[mgsLlhKVAWJN])(?:\^\{?-?\d\}?|\d)?"
+_UNITS_TAIL = re.compile(rf"\s+(?:{_UNIT_WORD})(?:\s*(?:/|per|\s)\s*(?:{_UNIT_WORD}))*\s*$")
+_MATH_WORDS = frozenset(
+    {"pi", "sqrt", "infty", "inf", "infinity", "frac", "cdot", "times", "and", "or", "i", "e"}
+)
+_ASSIGNMENT = re.compile(r"^[a-zA-Z](?:_\{?\w+\}?)?\s*=\s*(?=[^=]+$)")
+_PLAIN_NUMBER = re.compile(r"[-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d*)?|[-+]?\.\d+")
+_SCIENTIFIC_E = re.compile(r"([-+]?(?:\d+(?:\.\d*)?|\.\d+))[eE]([-+]?\d{1,4})")
+_SCIENTIFIC_TEN = re.compile(
+    r"([-+]?(?:\d+(?:\.\d*)?|\.\d+))\s*(?:\\times|\\cdot|\*|x|×)\s*10\s*\^\s*\{?\s*([-+]?\d{1,4})\s*\}?"
+)
+_FRACTION = re.compile(
+    r"([-+]?)\s*(?:\\frac\s*\{\s*([-+]?\d+(?:\.\d+)?)\s*\}\s*\{\s*(\d+(?:\.\d+)?)\s*\}"
+    r"|\\frac\s*(\d)\s*(\d)|([-+]?\d+(?:\.\d+)?)\s*/\s*(\d+(?:\.\d+)?))"
+)
+_CHOICE = re.compile(r"^\(?([A-Ea-e])\)?[.:]?$")
+_PLAIN_TEXT = re.compile(r"^[A-Za-z][A-Za-z '\-]*$")
+
+
+@dataclass(frozen=True)
+class Number:
+    """A plain number: exact value, whether it was written as a decimal, and whether as a percent."""
+
+    value: Fraction
+    is_float: bool = False
+    is_percent: bool = False
+
+
+def clean(answer: str) -> str:
+    """Strip layout that never changes meaning: math delimiters, spacing commands, `\\dfrac`, `\\text{}`."""
+    s = answer.strip()
+    if s.startswith("$") and s.endswith("$"):
+        s = s.strip("$")
+    if s.startswith("\\(") and s.endswith("\\)") or s.startswith("\\[") and s.endswith("\\]"):
+        s = s[2:-2]
+    s = _SPACING.sub(" ", s)
+    s = s.replace("\\dfrac", "\\frac").replace("\\tfrac", "\\frac").replace("{,}", ",")
+    s = s.replace("\\%", "%").replace("−", "-")
+    s = _TEXT_CMD.sub(r" \1 ", s)
+    s = _DEGREES.sub("", s)
+    s = re.sub(r"\s+", " ", s).strip()
+    return s.rstrip(".").strip()
+
+
+def _strip_units(s: str) -> str:
+    """Drop currency signs and trailing unit words after a leading number ("18 dollars", "5 cm^2")."""
+    s = _CURRENCY.sub("", s).strip()
+    s = re.sub(r"^(?:Rs\.?|INR|EUR|GBP)\s*", "", s)
+    match = _UNITS_TAIL.search(s)
+    if match and match.start() > 0:
+        words = {w.lower().rstrip(".") for w in re.findall(r"[a-zA-Z]+", match.group(0))}
+        if not words & _MATH_WORDS:
+            s = s[: match.start()].strip()
+    return s
+
+
+def _to_fraction(text: str) -> Fraction:
+    return Fraction(text.replace(",", ""))
+
+
+def parse_number(answer: str) -> Number | None:
+    """The answer as a plain number, or None when it is anything else (an expression, a set...)."""
+    s = _strip_units(clean(answer))
+    s = _ASSIGNMENT.sub("", s).strip()
+    if not s or len(s) > 64:
+        return None
+    percent = s.endswith("%")
+    if percent:
+        s = s[:-1].strip()
+    s = s.replace(" ", "") if re.fullmatch(r"[-+]?\d{1,3}(?: \d{3})+(?:\.\d+)?", s) else s
+    if _PLAIN_NUMBER.fullmatch(s):
+        return Number(_to_fraction(s), "." in s, percent)
+    for pattern in (_SCIENTIFIC_E, _SCIENTIFIC_TEN):
+        match = pattern.fullmatch(s)
+        if match:
+            exponent = int(match.group(2))
+            if abs(exponent) > MAX_EXPONENT:
+                return None
+            return Number(Fraction(match.group(1)) * Fraction(10) ** exponent, True, percent)
+    match = _FRACTION.fullmatch(s)
+    if match:
+        sign, num1, den1, num2, den2, num3, den3 = match.groups()
+        num, den = (num1, den1) if num1 else (num2, den2) if num2 else (num3, den3)
+        denominator = Fraction(den)
+        if denominator == 0:
+            return None
+        value = Fraction(num) / denominator
+        value = -value if sign == "-" else value
+        return Number(value, "." in num + den, percent)
+    return None
+
+
+def _rounded(value: Fraction) -> Fraction:
+    return round(value, FLOAT_ROUNDING)
+
+
+def numbers_equal(gold: Number, pred: Number) -> bool:
+    """Exact equality, or equality at 6 decimals when a side is a decimal; x% also matches x/100 and x."""
+    candidates = [gold.value]
+    if gold.is_percent:
+        candidates.append(gold.value / 100)
+    if pred.is_percent:
+        candidates.extend([c * 100 for c in list(candidates)])
+    loose = gold.is_float or pred.is_float or gold.is_percent or pred.is_percent
+    for value in candidates:
+        if value == pred.value:
+            return True
+        if loose and _rounded(value) == _rounded(pred.value):
+            return True
+    return False
+
+
+def text_key(answer: str) -> str | None:
+    """A comparison key for a word answer ("Yes", "(B)", "\\text{Monday}"), None for maths."""
+    s = clean(answer)
+    choice = _CHOICE.fullmatch(s)
+    if choice:
+        return "choice:" + choice.group(1).upper()
+    if not _PLAIN_TEXT.fullmatch(s) or len(s) > 100:
+        return None
+    words = s.lower().split()
+    if any(w in _MATH_WORDS for w in words) or (len(words) == 1 and len(words[0]) == 1):
+        return None
+    return " ".join(words)
+
+
+def canonical_key(answer: str) -> str:
+    """A string equal for answers the fast path calls identical: used to group answers cheaply."""
+    number = parse_number(answer)
+    if number is not None and not number.is_percent:
+        return "num:" + str(number.value if not number.is_float else _rounded(number.value))
+    key = text_key(answer)
+    if key is not None:
+        return "text:" + key
+    return "str:" + re.sub(r"\s+", "", clean(answer))
+
+
+def fast_compare(gold: str, pred: str) -> tuple[bool | None, str]:
+    """(equal, reason) when settled without sympy; (None, "needs_symbolic") otherwise."""
+    g, p = clean(gold), clean(pred)
+    if not g:
+        return None, "no_gold"
+    if not p:
+        return False, "no_answer"
+    if g == p or re.sub(r"\s+", "", g) == re.sub(r"\s+", "", p):
+        return True, "identical"
+    gold_number, pred_number = parse_number(g), parse_number(p)
+    if gold_number is not None and pred_number is not None:
+        equal = numbers_equal(gold_number, pred_number)
+        return equal, "numeric_equal" if equal else "numeric_differ"
+    gold_text, pred_text = text_key(g), text_key(p)
+    if gold_text is not None and pred_text is not None:
+        equal = gold_text == pred_text
+        return equal, "text_equal" if equal else "text_differ"
+    if (gold_number is not None and pred_text is not None) or (
+        gold_text is not None and pred_number is not None
+    ):
+        return False, "type_differ"
+    return None, "needs_symbolic"

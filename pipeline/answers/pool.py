@@ -1,0 +1,190 @@
+"""A bounded process pool for symbolic checks: a per-task timeout that kills and replaces the worker.
+
+`concurrent.futures` cannot stop one running task, and math-verify's SIGALRM timeout only
+works on the main thread, so each worker is our own process fed one task at a time over a
+pipe. A task past its deadline, a worker that dies (segfault, out of memory) or a task that
+raises all yield "unverifiable" for that task only; the pool carries on with a fresh worker.
+Workers fork from a forkserver that has math-verify imported, so a replacement is cheap.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection, wait
+from multiprocessing.process import BaseProcess
+
+Result = tuple[bool | None, str]
+
+DEFAULT_TIMEOUT_S = 5.0
+# Address-space cap per worker: a power tower or a huge matrix fails with MemoryError, not OOM.
+WORKER_MEMORY_BYTES = 4 * 1024**3
+
+
+def _serve(conn: Connection, memory_bytes: int) -> None:
+    """Worker loop: receive (index, gold, pred), answer (index, (equal, reason)) until None."""
+    try:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+    except (ImportError, ValueError, OSError):
+        pass
+    from pipeline.answers.symbolic import quiet_math_verify, symbolic_compare
+
+    quiet_math_verify()
+    while True:
+        try:
+            task = conn.recv()
+        except (EOFError, OSError, KeyboardInterrupt):
+            return
+        if task is None:
+            return
+        index, gold, pred = task
+        try:
+            result: Result = symbolic_compare(gold, pred)
+        except MemoryError:
+            result = (None, "out_of_memory")
+        except RecursionError:
+            result = (None, "too_deep")
+        except BaseException as exc:  # noqa: BLE001 - any failure of one task is "unverifiable"
+            result = (None, f"error:{type(exc).__name__}")
+        try:
+            conn.send((index, result))
+        except (OSError, ValueError):
+            return
+
+
+_context: multiprocessing.context.BaseContext | None = None
+
+
+def _get_context() -> multiprocessing.context.BaseContext:
+    """A forkserver context with math-verify preloaded (spawn where forkserver is missing)."""
+    global _context
+    if _context is None:
+        try:
+            ctx = multiprocessing.get_context("forkserver")
+            ctx.set_forkserver_preload(["pipeline.answers.symbolic", "math_verify"])
+            _context = ctx
+        except ValueError:
+            _context = multiprocessing.get_context("spawn")
+    return _context
+
+
+@dataclass
+class _Worker:
+    process: BaseProcess
+    conn: Connection
+    task: int | None = None
+    deadline: float = field(default=0.0)
+
+
+class SymbolicPool:
+    """Own worker processes running `symbolic_compare` under a hard per-task timeout."""
+
+    def __init__(
+        self,
+        workers: int | None = None,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        memory_bytes: int = WORKER_MEMORY_BYTES,
+    ) -> None:
+        self.size = max(1, workers or os.cpu_count() or 1)
+        self.timeout_s = timeout_s
+        self.memory_bytes = memory_bytes
+        self._workers: list[_Worker] = []
+        self.replaced = 0
+
+    def _start_worker(self) -> _Worker:
+        ctx = _get_context()
+        parent, child = ctx.Pipe(duplex=True)
+        process = ctx.Process(target=_serve, args=(child, self.memory_bytes), daemon=True)  # type: ignore[attr-defined]
+        process.start()
+        child.close()
+        return _Worker(process, parent)
+
+    def _kill(self, worker: _Worker) -> None:
+        if worker.process.is_alive():
+            worker.process.kill()
+        worker.process.join(timeout=5)
+        worker.conn.close()
+
+    def _replace(self, worker: _Worker) -> _Worker:
+        self._kill(worker)
+        self.replaced += 1
+        fresh = self._start_worker()
+        slot = next(i for i, w in enumerate(self._workers) if w is worker)
+        self._workers[slot] = fresh
+        return fresh
+
+    def map(
+        self, pairs: Sequence[tuple[str, str]], progress: Callable[[int], None] | None = None
+    ) -> list[Result]:
+        """(equal, reason) per (gold, pred) pair, in order; never raises for one bad pair."""
+        results: list[Result | None] = [None] * len(pairs)
+        if not pairs:
+            return []
+        while len(self._workers) < min(self.size, len(pairs)):
+            self._workers.append(self._start_worker())
+        pending = deque(range(len(pairs)))
+        busy: dict[Connection, _Worker] = {}
+
+        def finish(worker: _Worker, result: Result) -> None:
+            assert worker.task is not None
+            results[worker.task] = result
+            busy.pop(worker.conn, None)
+            worker.task = None
+            if progress is not None:
+                progress(1)
+
+        while pending or busy:
+            for worker in list(self._workers):
+                if worker.task is None and pending:
+                    index = pending.popleft()
+                    try:
+                        worker.conn.send((index, *pairs[index]))
+                    except (OSError, ValueError):
+                        pending.appendleft(index)
+                        self._replace(worker)
+                        continue
+                    worker.task, worker.deadline = index, time.monotonic() + self.timeout_s
+                    busy[worker.conn] = worker
+            if not busy:
+                continue
+            wait_s = max(0.0, min(w.deadline for w in busy.values()) - time.monotonic())
+            for ready in wait(list(busy), timeout=wait_s):
+                assert isinstance(ready, Connection)
+                worker = busy[ready]
+                try:
+                    index, result = ready.recv()
+                except (EOFError, OSError):
+                    finish(worker, (None, "worker_crashed"))
+                    self._replace(worker)
+                    continue
+                if index == worker.task:
+                    finish(worker, result)
+            now = time.monotonic()
+            for worker in list(busy.values()):
+                if now >= worker.deadline:
+                    finish(worker, (None, "timeout"))
+                    self._replace(worker)
+        return [r if r is not None else (None, "lost") for r in results]
+
+    def close(self) -> None:
+        """Stop every worker (politely, then by force)."""
+        for worker in self._workers:
+            with contextlib.suppress(OSError, ValueError):
+                worker.conn.send(None)
+        for worker in self._workers:
+            worker.process.join(timeout=1)
+            self._kill(worker)
+        self._workers = []
+
+    def __enter__(self) -> SymbolicPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

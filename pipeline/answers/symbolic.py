@@ -1,0 +1,111 @@
+"""The symbolic check, backed by math-verify: run only inside pool workers.
+
+Model output is only ever read by the LaTeX grammar (latex2sympy2), never by
+`eval`, `sympify` or `parse_expr`: math-verify's plain-expression extractor calls
+`parse_expr` (which executes Python), so it is not used. Plain notation such as
+`sqrt(2)` or `x**2` is rewritten to LaTeX first. math-verify's own signal-based
+timeouts are disabled; the pool bounds each call by killing its worker.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from pipeline.answers.normalisation import clean
+
+# Answers longer than this or nested deeper are not handed to sympy at all.
+MAX_SYMBOLIC_CHARS = 2_000
+MAX_NESTING = 40
+
+_PLAIN_SQRT = re.compile(r"(?<!\\)\bsqrt\s*\(([^()]*)\)")
+_PLAIN_WORDS = (
+    (re.compile(r"(?<![\\a-zA-Z])pi(?![a-zA-Z])"), r"\\pi"),
+    (re.compile(r"(?<![\\a-zA-Z])(?:infinity|inf)(?![a-zA-Z])"), r"\\infty"),
+    (re.compile(r"π"), r"\\pi "),
+    (re.compile(r"∞"), r"\\infty "),
+    (re.compile(r"√\s*\(([^()]*)\)"), r"\\sqrt{\1}"),
+    (re.compile(r"√\s*(\d+|[a-zA-Z])"), r"\\sqrt{\1}"),
+    (re.compile(r"≤|<="), r"\\le "),
+    (re.compile(r"≥|>="), r"\\ge "),
+    (re.compile(r"≠|!="), r"\\ne "),
+    (re.compile(r"×"), r"\\times "),
+    (re.compile(r"·"), r"\\cdot "),
+    (re.compile(r"\*\*"), "^"),
+)
+
+
+def screen(answer: str) -> str | None:
+    """Why an answer must not reach sympy ("too_long", "too_deep"), or None when it may."""
+    if len(answer) > MAX_SYMBOLIC_CHARS:
+        return "too_long"
+    depth = deepest = 0
+    for ch in answer:
+        if ch in "{([":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "})]":
+            depth -= 1
+    if deepest > MAX_NESTING:
+        return "too_deep"
+    return None
+
+
+def to_latex(answer: str) -> str:
+    """Rewrite plain-text maths (`sqrt(2)`, `x**2`, `pi`, `>=`) into the LaTeX the parser reads."""
+    s = clean(answer)
+    for _ in range(3):
+        rewritten = _PLAIN_SQRT.sub(r"\\sqrt{\1}", s)
+        if rewritten == s:
+            break
+        s = rewritten
+    for pattern, replacement in _PLAIN_WORDS:
+        s = pattern.sub(replacement, s)
+    return s
+
+
+def _parse(answer: str) -> list[Any]:
+    from math_verify import LatexExtractionConfig, parse
+
+    latex = to_latex(answer)
+    config = [LatexExtractionConfig(boxed_match_priority=0)]
+    parsed = parse("$" + latex + "$", extraction_config=config, parsing_timeout=None)
+    if not parsed:
+        parsed = parse("\\boxed{" + latex + "}", extraction_config=config, parsing_timeout=None)
+    return list(parsed)
+
+
+def symbolic_compare(gold: str, pred: str) -> tuple[bool | None, str]:
+    """(equal, reason) from math-verify's parse and verify, with its timeouts off."""
+    from math_verify import verify
+
+    for side, answer in (("gold", gold), ("pred", pred)):
+        refusal = screen(answer)
+        if refusal is not None:
+            return None, f"{side}_{refusal}"
+    gold_parsed = _parse(gold)
+    if not gold_parsed:
+        return None, "gold_unparsable"
+    pred_parsed = _parse(pred)
+    if not pred_parsed:
+        return False, "pred_unparsable"
+    equal = bool(verify(gold_parsed, pred_parsed, timeout_seconds=None))
+    return equal, "symbolic_equal" if equal else "symbolic_differ"
+
+
+def quiet_math_verify() -> None:
+    """Silence math-verify's "timeout is disabled" warnings: the pool does the bounding."""
+    for name in (
+        "math_verify",
+        "math_verify.parser",
+        "math_verify.grader",
+        "latex2sympy2_extended",
+    ):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def warm_up() -> None:
+    """Import math-verify and its grammar once, so forked workers start ready."""
+    quiet_math_verify()
+    symbolic_compare("\\frac{1}{2}", "0.5")
