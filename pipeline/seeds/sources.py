@@ -67,6 +67,9 @@ def _read_jsonl(path: Path) -> Iterator[tuple[int, Record]]:
         for number, raw in enumerate(handle, start=1):
             if not raw.strip():
                 continue
+            if b"\x00" in raw:
+                raise InputError("binary data (NUL bytes), not UTF-8 text; seed files must be "
+                                 "UTF-8 JSON Lines", path=str(path), line=number)
             try:
                 text = raw.decode("utf-8")
             except UnicodeDecodeError as exc:
