@@ -1,0 +1,121 @@
+"""Strict parsing of tagged replies, and the validations every new problem passes.
+
+A stage asks for sections like `<problem>...</problem>`. A reply is accepted only
+when every required section is there exactly once, closed, non-empty and not a
+refusal; otherwise it gets one reject reason, which is stored with the problem:
+
+  empty, truncated, refusal, missing_section:<name>, unclosed_section:<name>,
+  duplicate_section:<name>, empty_section:<name>, nested_section:<name>,
+  copied_seed, too_short, too_long, and strategy checks (invalid:<what>).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from pipeline.strategies.definition import Stage
+
+REFUSAL = re.compile(
+    r"^\W*(?:i'?m sorry|i am sorry|sorry,|i apologi[sz]e|i can(?:no|'|’)t|i cannot|i won'?t|"
+    r"i will not|i am unable|i'?m unable|i am not able|i'?m not able|as an ai\b)",
+    re.IGNORECASE,
+)
+MIN_PROBLEM_CHARS = 15
+MAX_PROBLEM_CHARS = 6000
+NUMBER = re.compile(r"(?<![\w.])-?\d+(?:,\d{3})*(?:\.\d+)?(?![\w])")
+
+
+@dataclass
+class Parsed:
+    """The sections taken from one reply, or why the reply was rejected."""
+
+    sections: dict[str, str] = field(default_factory=dict)
+    items: list[str] = field(default_factory=list)  # occurrences of the stage's `multi` section
+    reason: str | None = None
+
+
+def _tag(name: str) -> re.Pattern[str]:
+    escaped = re.escape(name)
+    return re.compile(rf"<\s*{escaped}\s*>(.*?)<\s*/\s*{escaped}\s*>", re.IGNORECASE | re.DOTALL)
+
+
+def _opens(name: str, text: str) -> bool:
+    return re.search(rf"<\s*{re.escape(name)}\s*>", text, re.IGNORECASE) is not None
+
+
+def is_refusal(text: str) -> bool:
+    """True when `text` opens like a refusal ("I'm sorry, I can't ...")."""
+    return REFUSAL.search(text.strip()) is not None
+
+
+def parse_reply(text: str | None, finish_reason: str | None, stage: Stage) -> Parsed:
+    """The sections of `stage` found in `text`, strictly; `reason` set when rejected."""
+    if text is None or not text.strip():
+        return Parsed(reason="empty")
+    if is_refusal(text):
+        return Parsed(reason="refusal")
+    parsed = Parsed()
+    for name in (*stage.sections, *stage.optional):
+        required = name in stage.sections
+        matches = [m.group(1) for m in _tag(name).finditer(text)]
+        if not matches:
+            if not required:
+                continue
+            if finish_reason == "length":
+                return Parsed(reason="truncated")
+            if _opens(name, text):
+                return Parsed(reason=f"unclosed_section:{name}")
+            return Parsed(reason=f"missing_section:{name}")
+        if len(matches) > 1 and name != stage.multi:
+            return Parsed(reason=f"duplicate_section:{name}")
+        for content in matches:
+            reason = _content_reason(name, content)
+            if reason is not None and (required or name == stage.multi):
+                return Parsed(reason=reason)
+        cleaned = [m.strip() for m in matches]
+        if name == stage.multi:
+            parsed.items = cleaned
+        parsed.sections[name] = cleaned[0]
+    return parsed
+
+
+def _content_reason(name: str, content: str) -> str | None:
+    if not content.strip():
+        return f"empty_section:{name}"
+    if _opens(name, content):
+        return f"nested_section:{name}"
+    if is_refusal(content):
+        return "refusal"
+    return None
+
+
+def normalise(text: str) -> str:
+    """Lowercase, whitespace collapsed, edge punctuation dropped: for copy detection."""
+    return re.sub(r"\s+", " ", text).strip().strip(".?!").strip().lower()
+
+
+def numbers_in(text: str) -> list[str]:
+    """The numbers written in digits in `text`, thousands separators removed."""
+    return [m.group(0).replace(",", "") for m in NUMBER.finditer(text)]
+
+
+def problem_reason(problem: str, seed_question: str | None) -> str | None:
+    """Why a finished problem is unusable in general (copied, too short or long), or None."""
+    if not problem.strip():
+        return "empty_section:problem"
+    if len(problem.strip()) < MIN_PROBLEM_CHARS:
+        return "too_short"
+    if len(problem) > MAX_PROBLEM_CHARS:
+        return "too_long"
+    if seed_question and normalise(problem) == normalise(seed_question):
+        return "copied_seed"
+    return None
+
+
+def same_number(a: str, b: str) -> bool:
+    """True when two written numbers are the same value (3 == 3.0 == 3,000/1000 not)."""
+    try:
+        return float(a.replace(",", "")) == float(b.replace(",", ""))
+    except ValueError:
+        return normalise(a) == normalise(b)
