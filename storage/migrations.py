@@ -207,7 +207,7 @@ def core(db: Database) -> None:
 @migrations(name="0002_search_and_score_indexes")
 def search_and_score_indexes(db: Database) -> None:
     """Full-text search over problem text; indexes that keep filter queries instant."""
-    db["problems"].enable_fts(["text"], create_triggers=True, tokenize="porter")
+    db.table("problems").enable_fts(["text"], create_triggers=True, tokenize="porter")
     _run(
         db,
         """

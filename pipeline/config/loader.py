@@ -81,7 +81,8 @@ def config_from_data(data: dict[str, Any], *, source: str = "<config>") -> Exper
 
 def config_to_data(config: ExperimentConfig) -> dict[str, Any]:
     """The config as plain TOML-able data (None values left out)."""
-    return _strip_none(dataclasses.asdict(config))
+    data: dict[str, Any] = _strip_none(dataclasses.asdict(config))
+    return data
 
 
 def config_to_toml(config: ExperimentConfig) -> str:
