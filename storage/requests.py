@@ -62,11 +62,13 @@ def fetch_states(db: Database, keys: Iterable[str]) -> dict[str, RequestRow]:
     wanted = list(dict.fromkeys(keys))
     found: dict[str, RequestRow] = {}
     for start in range(0, len(wanted), CHUNK):
-        chunk = wanted[start:start + CHUNK]
+        chunk = wanted[start : start + CHUNK]
         marks = ",".join("?" * len(chunk))
         rows = db.conn.execute(
             "SELECT key, status, response, finish_reason, attempts, error FROM requests "
-            f"WHERE key IN ({marks})", chunk)
+            f"WHERE key IN ({marks})",
+            chunk,
+        )
         for key, status, response, finish_reason, attempts, error in rows:
             found[key] = RequestRow(key, status, response, finish_reason, attempts, error)
     return found
@@ -80,7 +82,8 @@ def insert_pending(db: Database, requests: Sequence[NewRequest]) -> None:
         db.conn.executemany(
             "INSERT OR IGNORE INTO requests (key, model, params_json, sample_index, prompt, status) "
             "VALUES (?, ?, ?, ?, ?, 'pending')",
-            [(r.key, r.model, r.params_json, r.sample_index, r.prompt) for r in requests])
+            [(r.key, r.model, r.params_json, r.sample_index, r.prompt) for r in requests],
+        )
 
 
 _UPSERT = """
@@ -103,9 +106,20 @@ def write_outcomes(db: Database, outcomes: Sequence[Outcome]) -> None:
     if not outcomes:
         return
     rows = [
-        (o.key, o.model, o.params_json, o.sample_index, o.prompt,
-         "failed" if o.error is not None else "done", o.response, o.finish_reason,
-         o.prompt_tokens, o.completion_tokens, o.latency_s, o.error)
+        (
+            o.key,
+            o.model,
+            o.params_json,
+            o.sample_index,
+            o.prompt,
+            "failed" if o.error is not None else "done",
+            o.response,
+            o.finish_reason,
+            o.prompt_tokens,
+            o.completion_tokens,
+            o.latency_s,
+            o.error,
+        )
         for o in outcomes
     ]
     with transaction(db):
@@ -119,7 +133,8 @@ def count_by_status(db: Database, model: str | None = None) -> dict[str, int]:
         rows = db.conn.execute("SELECT status, count(*) FROM requests GROUP BY status")
     else:
         rows = db.conn.execute(
-            "SELECT status, count(*) FROM requests WHERE model = ? GROUP BY status", (model,))
+            "SELECT status, count(*) FROM requests WHERE model = ? GROUP BY status", (model,)
+        )
     for status, n in rows:
         counts[status] = n
     return counts
@@ -127,8 +142,10 @@ def count_by_status(db: Database, model: str | None = None) -> dict[str, int]:
 
 def token_totals(db: Database, model: str | None = None) -> tuple[int, int]:
     """(prompt tokens, completion tokens) summed over done rows."""
-    sql = ("SELECT coalesce(sum(prompt_tokens), 0), coalesce(sum(completion_tokens), 0) "
-           "FROM requests WHERE status = 'done'")
+    sql = (
+        "SELECT coalesce(sum(prompt_tokens), 0), coalesce(sum(completion_tokens), 0) "
+        "FROM requests WHERE status = 'done'"
+    )
     args: tuple[str, ...] = ()
     if model is not None:
         sql += " AND model = ?"

@@ -67,3 +67,9 @@ def preferred_batch_size(backend: Backend, default: int = 64) -> int:
     """How many requests the engine hands `backend` at once (its `batch_size` if it has one)."""
     size = getattr(backend, "batch_size", None)
     return size if isinstance(size, int) and size > 0 else default
+
+
+def truncate_at_stop(text: str, stops: Sequence[str]) -> tuple[str, bool]:
+    """`text` cut before the first stop string, and whether one was found."""
+    cut = min((i for i in (text.find(s) for s in stops if s) if i >= 0), default=-1)
+    return (text[:cut], True) if cut >= 0 else (text, False)

@@ -50,9 +50,15 @@ class Engine:
         on_progress: called with a Progress at the start, every ~0.1 s, and at the end.
     """
 
-    def __init__(self, db: Database, backend: Backend, *, max_attempts: int = 3,
-                 batch_size: int | None = None,
-                 on_progress: Callable[[Progress], None] | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        backend: Backend,
+        *,
+        max_attempts: int = 3,
+        batch_size: int | None = None,
+        on_progress: Callable[[Progress], None] | None = None,
+    ) -> None:
         self.db = db
         self.backend = backend
         self.max_attempts = max_attempts
@@ -73,26 +79,35 @@ class Engine:
         for key, sample in unique.items():
             row = found.get(key)
             if row is not None and row.status == "done":
-                results[key] = Result(key, "done", row.response, None, True, row.finish_reason,
-                                      sample.sample_index)
+                results[key] = Result(
+                    key, "done", row.response, None, True, row.finish_reason, sample.sample_index
+                )
             elif row is not None and row.status == "failed" and row.attempts >= self.max_attempts:
-                results[key] = Result(key, "failed", None, row.error, True, None,
-                                      sample.sample_index)
+                results[key] = Result(
+                    key, "failed", None, row.error, True, None, sample.sample_index
+                )
             else:
                 todo.append((key, sample))
         tracker = _Tracker(len(unique), len(results), self.on_progress)
         tracker.failed = sum(1 for r in results.values() if r.status == "failed")
         tracker.emit(force=True)
         for start in range(0, len(todo), self.batch_size):
-            batch = todo[start:start + self.batch_size]
+            batch = todo[start : start + self.batch_size]
             self._send(model, batch, results, tracker)
         tracker.emit(force=True)
         return [results[k] for k in keys]
 
-    def _send(self, model: str, batch: list[tuple[str, Request]], results: dict[str, Result],
-              tracker: _Tracker) -> None:
-        rows = [NewRequest(key, model, params_json(r.params), r.sample_index, r.rendered())
-                for key, r in batch]
+    def _send(
+        self,
+        model: str,
+        batch: list[tuple[str, Request]],
+        results: dict[str, Result],
+        tracker: _Tracker,
+    ) -> None:
+        rows = [
+            NewRequest(key, model, params_json(r.params), r.sample_index, r.rendered())
+            for key, r in batch
+        ]
         insert_pending(self.db, rows)
         sent_at = time.monotonic()
         for index, answer in self.backend.generate([r for _, r in batch]):
@@ -108,22 +123,58 @@ class Engine:
             if row.key not in results:
                 self._fail(row, "backend returned no result", None, results, tracker)
 
-    def _store(self, row: NewRequest, answer: Completion, latency: float,
-               results: dict[str, Result], tracker: _Tracker) -> None:
-        write_outcomes(self.db, [Outcome(
-            row.key, row.model, row.params_json, row.sample_index, row.prompt,
-            response=answer.text, finish_reason=answer.finish_reason,
-            prompt_tokens=answer.prompt_tokens, completion_tokens=answer.completion_tokens,
-            latency_s=answer.latency_s if answer.latency_s is not None else latency)])
-        results[row.key] = Result(row.key, "done", answer.text, None, False,
-                                  answer.finish_reason, row.sample_index)
+    def _store(
+        self,
+        row: NewRequest,
+        answer: Completion,
+        latency: float,
+        results: dict[str, Result],
+        tracker: _Tracker,
+    ) -> None:
+        write_outcomes(
+            self.db,
+            [
+                Outcome(
+                    row.key,
+                    row.model,
+                    row.params_json,
+                    row.sample_index,
+                    row.prompt,
+                    response=answer.text,
+                    finish_reason=answer.finish_reason,
+                    prompt_tokens=answer.prompt_tokens,
+                    completion_tokens=answer.completion_tokens,
+                    latency_s=answer.latency_s if answer.latency_s is not None else latency,
+                )
+            ],
+        )
+        results[row.key] = Result(
+            row.key, "done", answer.text, None, False, answer.finish_reason, row.sample_index
+        )
         tracker.finish(answer.completion_tokens or 0, failed=False)
 
-    def _fail(self, row: NewRequest, error: str, latency: float | None,
-              results: dict[str, Result], tracker: _Tracker) -> None:
-        write_outcomes(self.db, [Outcome(
-            row.key, row.model, row.params_json, row.sample_index, row.prompt,
-            error=error, latency_s=latency)])
+    def _fail(
+        self,
+        row: NewRequest,
+        error: str,
+        latency: float | None,
+        results: dict[str, Result],
+        tracker: _Tracker,
+    ) -> None:
+        write_outcomes(
+            self.db,
+            [
+                Outcome(
+                    row.key,
+                    row.model,
+                    row.params_json,
+                    row.sample_index,
+                    row.prompt,
+                    error=error,
+                    latency_s=latency,
+                )
+            ],
+        )
         results[row.key] = Result(row.key, "failed", None, error, False, None, row.sample_index)
         tracker.finish(0, failed=True)
 
@@ -136,8 +187,9 @@ def _describe(error: Exception) -> str:
 class _Tracker:
     """Counts finished requests and turns them into throttled Progress events."""
 
-    def __init__(self, total: int, cached: int,
-                 callback: Callable[[Progress], None] | None) -> None:
+    def __init__(
+        self, total: int, cached: int, callback: Callable[[Progress], None] | None
+    ) -> None:
         self.total = total
         self.cached = cached
         self.done = cached
@@ -165,5 +217,13 @@ class _Tracker:
         sent = self.done - self.cached
         remaining = self.total - self.done
         eta = remaining * elapsed / sent if sent else None
-        self.callback(Progress(self.done, self.total, self.cached, self.failed,
-                               self.tokens / elapsed, 0.0 if remaining == 0 else eta))
+        self.callback(
+            Progress(
+                self.done,
+                self.total,
+                self.cached,
+                self.failed,
+                self.tokens / elapsed,
+                0.0 if remaining == 0 else eta,
+            )
+        )

@@ -45,8 +45,7 @@ class Request:
         if self.prompt is not None:
             return self.prompt
         assert self.messages is not None
-        return json.dumps([{"role": r, "content": c} for r, c in self.messages],
-                          ensure_ascii=False)
+        return json.dumps([{"role": r, "content": c} for r, c in self.messages], ensure_ascii=False)
 
     def chat(self) -> list[dict[str, str]]:
         """The messages in the OpenAI/transformers shape ([{role, content}, ...])."""

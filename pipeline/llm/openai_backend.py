@@ -1,0 +1,285 @@
+"""The OpenAI-compatible HTTP backend (vLLM, SGLang, llama.cpp servers, hosted APIs).
+
+Requests run concurrently on an asyncio loop in a background thread (one per backend,
+with one pooled httpx client), so `generate` stays a plain iterator that yields each
+answer as it arrives. Attempts rotate over the base URLs; 429s, 5xx, timeouts,
+connection errors and malformed bodies are retried with exponential backoff and
+full jitter (a Retry-After header is honoured); other 4xx fail at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import queue
+import random
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future
+from itertools import count
+from typing import Any
+
+import httpx
+
+from pipeline.errors import FlamesError
+from pipeline.llm.backend import Completion, truncate_at_stop
+from pipeline.llm.request import Request
+from pipeline.llm.spec import EMBEDDED_MODEL, ModelSpec
+
+BACKOFF_BASE_S = 0.25
+BACKOFF_CAP_S = 20.0
+PROBE_TIMEOUT_S = 5.0
+RETRYABLE_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
+
+
+class RetryableError(Exception):
+    """A failure worth another try (rate limit, server error, timeout, bad body)."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class RequestFailed(Exception):
+    """A request the server rejected for good, or that ran out of retries."""
+
+
+class OpenAIBackend:
+    """Sends requests to one or more OpenAI-compatible servers, `concurrency` at a time."""
+
+    def __init__(self, spec: ModelSpec, model_id: str, api_key: str | None) -> None:
+        self.spec = spec
+        self.model_id = model_id
+        self.base_urls = [u.rstrip("/") for u in spec.base_urls]
+        self.concurrency = max(1, spec.concurrency)
+        self.batch_size = max(256, self.concurrency * 8)
+        self.max_retries = max(0, spec.max_retries)
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self._headers = headers
+        self._turn = count()
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, name="openai-backend", daemon=True
+        )
+        self._thread.start()
+        self._client: httpx.AsyncClient = self._call(self._make_client()).result()
+
+    @classmethod
+    def load(cls, spec: ModelSpec) -> OpenAIBackend:
+        """Check the servers answer, pick the model (the first served one if none is named)."""
+        if not spec.base_urls:
+            raise FlamesError(
+                "the openai backend needs a base URL: give --base-url "
+                "(e.g. http://127.0.0.1:8000/v1) or base_urls in the model spec"
+            )
+        api_key = os.environ.get(spec.api_key_env) if spec.api_key_env else None
+        served = _probe(spec.base_urls, api_key)
+        model = spec.model
+        if model == EMBEDDED_MODEL:
+            if not served:
+                raise FlamesError(f"server {spec.base_urls[0]} lists no models; give --model")
+            model = served[0]
+        return cls(spec, model, api_key)
+
+    async def _make_client(self) -> httpx.AsyncClient:
+        limits = httpx.Limits(
+            max_connections=self.concurrency, max_keepalive_connections=self.concurrency
+        )
+        return httpx.AsyncClient(
+            headers=self._headers, limits=limits, timeout=httpx.Timeout(self.spec.timeout_s)
+        )
+
+    def _call(self, coro: Any) -> Future[Any]:
+        return asyncio.run_coroutine_threadsafe(coro, self._loop)
+
+    def generate(self, requests: Sequence[Request]) -> Iterator[tuple[int, Completion | Exception]]:
+        """Send all of `requests` concurrently; yield each answer as it arrives."""
+        answers: queue.SimpleQueue[tuple[int, Completion | Exception]] = queue.SimpleQueue()
+        job = self._call(self._send_all(requests, answers))
+        try:
+            for _ in range(len(requests)):
+                yield self._next(answers, job)
+        finally:
+            job.cancel()  # an interrupted caller: stop sending the rest
+
+    @staticmethod
+    def _next(
+        answers: queue.SimpleQueue[tuple[int, Completion | Exception]], job: Future[None]
+    ) -> tuple[int, Completion | Exception]:
+        while True:
+            try:
+                return answers.get(timeout=0.5)
+            except queue.Empty:
+                if job.done() and answers.empty():
+                    error = job.exception()
+                    raise RuntimeError(f"the request loop stopped early: {error!r}") from error
+
+    async def _send_all(
+        self,
+        requests: Sequence[Request],
+        answers: queue.SimpleQueue[tuple[int, Completion | Exception]],
+    ) -> None:
+        gate = asyncio.Semaphore(self.concurrency)
+
+        async def one(index: int, request: Request) -> None:
+            async with gate:
+                try:
+                    answer: Completion | Exception = await self._send(request)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    answer = exc
+            answers.put((index, answer))
+
+        await asyncio.gather(*(one(i, r) for i, r in enumerate(requests)))
+
+    async def _send(self, request: Request) -> Completion:
+        path, body = self._body(request)
+        last = "no attempt made"
+        for attempt in range(self.max_retries + 1):
+            url = self.base_urls[next(self._turn) % len(self.base_urls)] + path
+            began = time.monotonic()
+            try:
+                data = await self._post(url, body)
+                completion = _parse(data, chat=path.endswith("chat/completions"))
+            except RetryableError as exc:
+                last = str(exc)
+                if attempt == self.max_retries:
+                    break
+                await asyncio.sleep(_backoff(attempt, exc.retry_after))
+                continue
+            completion.latency_s = time.monotonic() - began
+            completion.text, cut = truncate_at_stop(completion.text, request.params.stop)
+            if cut:
+                completion.finish_reason = "stop"
+            return completion
+        raise RequestFailed(f"{last} (gave up after {self.max_retries + 1} attempts)")
+
+    async def _post(self, url: str, body: dict[str, Any]) -> Any:
+        try:
+            response = await self._client.post(url, json=body)
+        except httpx.TimeoutException as exc:
+            raise RetryableError(f"timeout after {self.spec.timeout_s:g} s from {url}") from exc
+        except httpx.TransportError as exc:
+            raise RetryableError(f"{type(exc).__name__} talking to {url}: {exc}") from exc
+        if response.status_code in RETRYABLE_STATUS:
+            raise RetryableError(
+                f"HTTP {response.status_code} from {url}",
+                _retry_after(response.headers.get("retry-after")),
+            )
+        if response.status_code >= 400:
+            raise RequestFailed(
+                f"HTTP {response.status_code} from {url}: {_error_message(response.text)}"
+            )
+        try:
+            return response.json()
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise RetryableError(f"malformed JSON from {url}") from exc
+
+    def _body(self, request: Request) -> tuple[str, dict[str, Any]]:
+        params = request.params
+        body: dict[str, Any] = {
+            "model": self.model_id,
+            "max_tokens": params.max_new_tokens,
+            "temperature": params.temperature,
+            "top_p": params.top_p,
+            "n": 1,
+        }
+        if params.top_k > 0:
+            body["top_k"] = params.top_k  # vLLM and SGLang take it; hosted APIs ignore or refuse
+        seed = request.sample_seed()
+        if seed is not None:
+            body["seed"] = seed
+        if params.stop:
+            body["stop"] = list(params.stop)
+        if request.prompt is not None and self.spec.endpoint == "completions":
+            body["prompt"] = request.prompt
+            return "/completions", body
+        body["messages"] = (
+            request.chat()
+            if request.messages is not None
+            else [{"role": "user", "content": request.prompt}]
+        )
+        return "/chat/completions", body
+
+    def close(self) -> None:
+        """Close the connections and stop the loop thread."""
+        if not self._loop.is_running():
+            return
+        with contextlib.suppress(Exception):  # best effort: the process may be exiting
+            self._call(self._client.aclose()).result(timeout=5)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=5)
+
+
+def _parse(data: Any, *, chat: bool) -> Completion:
+    """A Completion from a response body; anything unexpected is retryable."""
+    try:
+        choice = data["choices"][0]
+        text = (choice["message"].get("content") or "") if chat else choice["text"]
+        if not isinstance(text, str):
+            raise TypeError("text is not a string")
+        usage = data.get("usage") or {}
+        return Completion(
+            text,
+            choice.get("finish_reason"),
+            usage.get("prompt_tokens"),
+            usage.get("completion_tokens"),
+        )
+    except (KeyError, IndexError, TypeError, AttributeError) as exc:
+        raise RetryableError(f"malformed response body ({type(exc).__name__}: {exc})") from exc
+
+
+def _backoff(attempt: int, retry_after: float | None) -> float:
+    """Full-jitter exponential backoff; a server's Retry-After sets the floor."""
+    delay = random.uniform(0, min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2**attempt))
+    if retry_after is not None:
+        delay = max(delay, min(retry_after, BACKOFF_CAP_S))
+    return delay
+
+
+def _retry_after(value: str | None) -> float | None:
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _error_message(text: str) -> str:
+    try:
+        error = json.loads(text).get("error")
+        message = error.get("message") if isinstance(error, dict) else error
+        if message:
+            return str(message)[:300]
+    except (json.JSONDecodeError, AttributeError):
+        pass
+    return text.strip()[:300] or "(empty body)"
+
+
+def _probe(base_urls: Sequence[str], api_key: str | None) -> list[str]:
+    """The models the first server lists; FlamesError if any server cannot be reached."""
+    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+    served: list[str] = []
+    for base in base_urls:
+        url = base.rstrip("/") + "/models"
+        try:
+            response = httpx.get(url, headers=headers, timeout=PROBE_TIMEOUT_S)
+        except httpx.HTTPError as exc:
+            raise FlamesError(
+                f"cannot reach server {base} ({type(exc).__name__}); "
+                "is it running, and is the URL right (e.g. http://host:8000/v1)?"
+            ) from exc
+        if response.status_code in (401, 403):
+            raise FlamesError(
+                f"server {base} refused the API key (HTTP {response.status_code})"
+                "; set the env var named by api_key_env"
+            )
+        if response.status_code == 200 and not served:
+            try:
+                served = [m["id"] for m in response.json().get("data", []) if "id" in m]
+            except (json.JSONDecodeError, AttributeError, TypeError, KeyError):
+                served = []
+    return served
