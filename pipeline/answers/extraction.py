@@ -39,34 +39,37 @@ class Extraction:
     rule: str
 
 
-def _balanced(text: str, start: int) -> str | None:
-    """The content of the brace group opening at `text[start] == '{'`, or None if unclosed."""
-    depth = 0
-    for i in range(start, min(len(text), start + MAX_SCAN_CHARS)):
-        ch = text[i]
-        if ch == "\\" and i + 1 < len(text) and text[i + 1] in "{}":
-            continue
-        if ch == "{" and (i == 0 or text[i - 1] != "\\"):
-            depth += 1
-        elif ch == "}" and (i == 0 or text[i - 1] != "\\"):
-            depth -= 1
-            if depth == 0:
-                return text[start + 1 : i]
-    return None
+def _closing_braces(text: str) -> dict[int, int]:
+    """Index of each `{` -> index of its matching `}` (escaped `\\{` `\\}` skipped), in one pass."""
+    pairs: dict[int, int] = {}
+    stack: list[int] = []
+    escaped = False
+    for i, ch in enumerate(text):
+        if escaped:
+            escaped = False
+        elif ch == "\\":
+            escaped = True
+        elif ch == "{":
+            stack.append(i)
+        elif ch == "}" and stack:
+            pairs[stack.pop()] = i
+    return pairs
 
 
 def boxed_answers(text: str) -> list[str]:
     """Every `\\boxed{...}` / `\\fbox{...}` / `\\boxed x` content, in order, nested braces kept."""
     found: list[str] = []
+    closing: dict[int, int] | None = None
     for match in _BOX_RE.finditer(text):
         if match.group(1) == "{":
-            content = _balanced(text, match.start(1))
-            if content is not None:
-                found.append(content.strip())
+            if closing is None:
+                closing = _closing_braces(text)
+            end = closing.get(match.start(1))
+            if end is not None:
+                found.append(text[match.start(1) + 1 : end].strip())
         else:
             # `\boxed 5` form: the argument runs to the next space, `$` or end.
-            tail = text[match.start(1) :]
-            arg = re.match(r"[^\s$]+", tail)
+            arg = re.match(r"[^\s$]+", text[match.start(1) : match.start(1) + 200])
             if arg:
                 found.append(arg.group(0).rstrip(".,"))
     return [box for box in found if box]
@@ -79,6 +82,8 @@ def _clean_tail(answer: str) -> str:
     if boxes:
         return boxes[-1]
     answer = re.sub(r"^\*+|\*+$", "", answer).strip()
+    if answer.count("$") == 1 and re.match(r"^\\?\$\s*\d", answer):
+        answer = answer.replace("\\$", "").replace("$", "").strip()
     for left, right in (("$$", "$$"), ("$", "$"), ("\\(", "\\)"), ("\\[", "\\]")):
         if (
             answer.startswith(left)
@@ -106,7 +111,7 @@ def _answer_phrase(text: str) -> str | None:
     if not line.strip() and "\n" in rest:
         line = rest.lstrip("\n").split("\n", 1)[0]
     # "The answer is 18. She ..." -> keep only the first sentence unless it is maths.
-    sentence = re.split(r"(?<=[^\d\s\\])\.\s+(?=[A-Z])", line, maxsplit=1)[0]
+    sentence = re.split(r"\.\s+(?=[A-Z])", line, maxsplit=1)[0]
     cleaned = _clean_tail(sentence)
     return cleaned or None
 

@@ -13,13 +13,15 @@ from fractions import Fraction
 # Decimal places compared when either side was written as a decimal (as math-verify does).
 FLOAT_ROUNDING = 6
 MAX_EXPONENT = 400
+# Longer answers are compared only as exact strings: no real final answer is this long.
+MAX_ANSWER_CHARS = 20_000
 
-_SPACING = re.compile(r"\\[,;:! ]|\\q?quad\b|\\displaystyle\b|\\left\b|\\right\b|~")
+_SPACING = re.compile(r"(?<!\\)\\[,;:! ]|\\q?quad\b|\\displaystyle\b|\\left\b|\\right\b|~")
 _TEXT_CMD = re.compile(r"\\(?:text|textbf|textit|mbox|mathrm|mathbf|operatorname)\s*\{([^{}]*)\}")
 _DEGREES = re.compile(r"\^\s*\{?\s*\\circ\s*\}?|°|\\degree\b")
 _CURRENCY = re.compile(r"\\\$|US\$|USD|€|£|¥|₹|\$")
 _UNIT_WORD = r"(?:[a-zA-Z]{2,}\.?|[mgsLlhKVAWJN])(?:\^\{?-?\d\}?|\d)?"
-_UNITS_TAIL = re.compile(rf"\s+(?:{_UNIT_WORD})(?:\s*(?:/|per|\s)\s*(?:{_UNIT_WORD}))*\s*$")
+_UNITS_TAIL = re.compile(rf"\s+(?:{_UNIT_WORD})(?:(?:\s*/\s*|\s+)(?:{_UNIT_WORD}))*$")
 _MATH_WORDS = frozenset(
     {"pi", "sqrt", "infty", "inf", "infinity", "frac", "cdot", "times", "and", "or", "i", "e"}
 )
@@ -59,6 +61,7 @@ def clean(answer: str) -> str:
     s = _TEXT_CMD.sub(r" \1 ", s)
     s = _DEGREES.sub("", s)
     s = re.sub(r"\s+", " ", s).strip()
+    s = re.sub(r"\s+\^", "^", s)
     return s.rstrip(".").strip()
 
 
@@ -80,9 +83,11 @@ def _to_fraction(text: str) -> Fraction:
 
 def parse_number(answer: str) -> Number | None:
     """The answer as a plain number, or None when it is anything else (an expression, a set...)."""
-    s = _strip_units(clean(answer))
-    s = _ASSIGNMENT.sub("", s).strip()
-    if not s or len(s) > 64:
+    s = clean(answer)
+    if not s or len(s) > 96:
+        return None
+    s = _ASSIGNMENT.sub("", _strip_units(s)).strip()
+    if not s:
         return None
     percent = s.endswith("%")
     if percent:
@@ -146,6 +151,8 @@ def text_key(answer: str) -> str | None:
 
 def canonical_key(answer: str) -> str:
     """A string equal for answers the fast path calls identical: used to group answers cheaply."""
+    if len(answer) > MAX_ANSWER_CHARS:
+        return "long:" + answer.strip()
     number = parse_number(answer)
     if number is not None and not number.is_percent:
         return "num:" + str(number.value if not number.is_float else _rounded(number.value))
@@ -157,6 +164,8 @@ def canonical_key(answer: str) -> str:
 
 def fast_compare(gold: str, pred: str) -> tuple[bool | None, str]:
     """(equal, reason) when settled without sympy; (None, "needs_symbolic") otherwise."""
+    if len(gold) > MAX_ANSWER_CHARS or len(pred) > MAX_ANSWER_CHARS:
+        return (True, "identical") if gold.strip() == pred.strip() else (None, "too_long")
     g, p = clean(gold), clean(pred)
     if not g:
         return None, "no_gold"

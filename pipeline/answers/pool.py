@@ -22,6 +22,9 @@ from multiprocessing.process import BaseProcess
 Result = tuple[bool | None, str]
 
 DEFAULT_TIMEOUT_S = 5.0
+# A worker's start (imports, grammar warm-up) is not charged to its first task.
+STARTUP_TIMEOUT_S = 120.0
+READY = "ready"
 # Address-space cap per worker: a power tower or a huge matrix fails with MemoryError, not OOM.
 WORKER_MEMORY_BYTES = 4 * 1024**3
 
@@ -34,9 +37,10 @@ def _serve(conn: Connection, memory_bytes: int) -> None:
         resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
     except (ImportError, ValueError, OSError):
         pass
-    from pipeline.answers.symbolic import quiet_math_verify, symbolic_compare
+    from pipeline.answers.symbolic import symbolic_compare, warm_up
 
-    quiet_math_verify()
+    warm_up()
+    conn.send(READY)
     while True:
         try:
             task = conn.recv()
@@ -106,6 +110,12 @@ class SymbolicPool:
         child.close()
         return _Worker(process, parent)
 
+    def _await_ready(self, workers: list[_Worker]) -> None:
+        for worker in workers:
+            if not worker.conn.poll(STARTUP_TIMEOUT_S) or worker.conn.recv() != READY:
+                self._kill(worker)
+                raise RuntimeError("a symbolic-check worker failed to start")
+
     def _kill(self, worker: _Worker) -> None:
         if worker.process.is_alive():
             worker.process.kill()
@@ -116,6 +126,7 @@ class SymbolicPool:
         self._kill(worker)
         self.replaced += 1
         fresh = self._start_worker()
+        self._await_ready([fresh])
         slot = next(i for i, w in enumerate(self._workers) if w is worker)
         self._workers[slot] = fresh
         return fresh
@@ -127,8 +138,9 @@ class SymbolicPool:
         results: list[Result | None] = [None] * len(pairs)
         if not pairs:
             return []
-        while len(self._workers) < min(self.size, len(pairs)):
-            self._workers.append(self._start_worker())
+        started = [self._start_worker() for _ in range(min(self.size, len(pairs)) - len(self._workers))]
+        self._await_ready(started)
+        self._workers.extend(started)
         pending = deque(range(len(pairs)))
         busy: dict[Connection, _Worker] = {}
 

@@ -90,7 +90,9 @@ def symbolic_compare(gold: str, pred: str) -> tuple[bool | None, str]:
     pred_parsed = _parse(pred)
     if not pred_parsed:
         return False, "pred_unparsable"
-    equal = bool(verify(gold_parsed, pred_parsed, timeout_seconds=None))
+    equal = bool(
+        verify(gold_parsed, pred_parsed, allow_set_relation_comp=True, timeout_seconds=None)
+    )
     return equal, "symbolic_equal" if equal else "symbolic_differ"
 
 

@@ -1,0 +1,98 @@
+"""The bounded pool: hangs time out, crashes are survived, and model output is never executed."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pipeline.answers import Verifier, grade_pairs
+from pipeline.answers.pool import SymbolicPool
+
+TIMEOUT_S = 2.0
+GOLD = "\\frac{7}{13}"
+
+
+@pytest.fixture(scope="module")
+def verifier() -> Iterator[Verifier]:
+    with Verifier(workers=2, timeout_s=TIMEOUT_S) as shared:
+        yield shared
+
+
+@pytest.mark.timeout(60)
+def test_power_tower_times_out_and_the_pool_recovers(verifier: Verifier) -> None:
+    started = time.monotonic()
+    verdicts = verifier.compare([("5", "10^{10^{10^{10}}}"), ("x^2+1", "1+x^2"),
+                                 ("2^{2^{2^{2^{2^{2}}}}}", "7")])
+    elapsed = time.monotonic() - started
+    assert verdicts[0].equal is None and verdicts[0].reason in ("timeout", "out_of_memory")
+    assert verdicts[1].equal is True
+    assert verdicts[2].equal in (None, False)
+    # Two slow tasks run in parallel on two workers; each is cut at its own deadline.
+    assert elapsed < 4 * TIMEOUT_S + 5
+    assert verifier.compare([("\\frac{1}{2}", "\\frac{2}{4}")])[0].equal is True
+
+
+INJECTIONS = [
+    "__import__('os').system('touch {marker}')",
+    "\\boxed{__import__(\"os\").system(\"touch {marker}\")}",
+    "eval(\"__import__('os').system('touch {marker}')\")",
+    "exec('import os; os.system(\"touch {marker}\")')",
+    "().__class__.__base__.__subclasses__()",
+    "lambda: __import__('os').system('touch {marker}')",
+    "$__import__('os').system('touch {marker}')$",
+    "The answer is __import__('os').system('touch {marker}')",
+    "x = __import__('subprocess').run(['touch', '{marker}'])",
+    "open('{marker}', 'w').write('x')",
+]
+
+
+@pytest.mark.timeout(120)
+def test_model_output_is_never_executed(tmp_path: Path, verifier: Verifier) -> None:
+    marker = tmp_path / "pwned"
+    preds = [text.replace("{marker}", str(marker)) for text in INJECTIONS]
+    verdicts = verifier.compare([(GOLD, p) for p in preds] + [(p, GOLD) for p in preds])
+    grades = grade_pairs([(GOLD, p) for p in preds], workers=2, timeout_s=TIMEOUT_S)
+    assert not marker.exists()
+    assert all(v.equal is not True for v in verdicts)
+    assert all(g.equivalent is not True for g in grades)
+
+
+@pytest.mark.timeout(60)
+def test_huge_and_deep_inputs_are_refused_without_the_pool(verifier: Verifier) -> None:
+    megabyte = "1+" * 500_000 + "1"
+    deep = "(" * 100 + "1" + ")" * 100
+    verdicts = verifier.compare([(megabyte, "2"), ("2", megabyte), (deep, "1"),
+                                 ("\\frac{" * 100 + "1", "1")])
+    assert [v.equal for v in verdicts] == [None, None, None, None]
+    assert verdicts[0].reason == "too_long"
+    assert verdicts[2].reason == "too_deep"
+
+
+@pytest.mark.timeout(60)
+def test_killed_worker_yields_unverifiable_and_is_replaced() -> None:
+    with SymbolicPool(workers=1, timeout_s=30) as pool:
+        pool.map([("1", "1")])  # start the worker
+        pid = pool._workers[0].process.pid
+        assert pid is not None
+        threading.Timer(1.0, os.kill, (pid, signal.SIGKILL)).start()
+        results = pool.map([("5", "10^{10^{10^{10}}}")])
+        assert results == [(None, "worker_crashed")]
+        assert pool.map([("x+1", "1+x")]) == [(True, "symbolic_equal")]
+        assert pool.replaced == 1
+
+
+@pytest.mark.timeout(60)
+def test_usable_from_a_thread(verifier: Verifier) -> None:
+    """math-verify's SIGALRM timeout breaks off the main thread; ours must not."""
+    seen: list[bool | None] = []
+    worker = threading.Thread(
+        target=lambda: seen.append(verifier.equivalent("\\sqrt{8}", "2\\sqrt{2}").equal))
+    worker.start()
+    worker.join(30)
+    assert seen == [True]
