@@ -51,6 +51,7 @@ class ProblemRow:
     majority: float | None
     mark: str | None
     text: str
+    kept: bool
 
 
 def fts_expression(search: str) -> str:
@@ -109,16 +110,17 @@ def fetch_page(db: Database, query: ProblemQuery, offset: int, limit: int) -> li
     if query.sort not in SORTS:
         raise ConfigError(f"sort '{query.sort}' is unknown: use one of {', '.join(SORTS)}")
     where, params = where_clause(query)
+    kept_sql, kept_params = kept_condition(query.selection)
     direction = "DESC" if query.descending else "ASC"
     order = "p.id" if query.sort == "id" else f"s.{query.sort} IS NULL, s.{query.sort}"
     rows = db.execute(
         "SELECT p.id, p.strategy, p.status, s.judge_score, s.nn_sim, s.decontam_overlap, "
-        "s.majority_share, m.mark, substr(p.text, 1, 300) "
+        f"s.majority_share, m.mark, substr(p.text, 1, 300), CASE WHEN {kept_sql} THEN 1 ELSE 0 END "
         f"FROM problems p {JOINS} {where} ORDER BY {order} {direction}, p.id {direction} "
         "LIMIT ? OFFSET ?",
-        [*params, limit, offset],
+        [*kept_params, *params, limit, offset],
     ).fetchall()
-    return [ProblemRow(*r) for r in rows]
+    return [ProblemRow(*r[:9], kept=bool(r[9])) for r in rows]
 
 
 @dataclass

@@ -235,5 +235,15 @@ def main(argv: list[str] | None = None) -> int:
     return run_job(args.db, args.job)
 
 
+STAGES = ("generate", "solve", "filter", "dedup", "decontaminate")
+
+
+def stage_command(stage: str, db_path: str | Path, experiment: str) -> str:
+    """The CLI command that runs one pipeline stage of an experiment (what a job runs)."""
+    if stage not in STAGES:
+        raise FlamesError(f"stage '{stage}' is unknown: use one of {', '.join(STAGES)}")
+    return shlex.join(["flames", stage, experiment, "--db", str(db_path)])
+
+
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,0 +1,120 @@
+"""The FLAMES workbench: a Textual app whose screens are thin views over `pipeline`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.reactive import reactive
+from textual.screen import Screen
+
+from pipeline.thresholds import Selection
+from storage.database import open_db
+from storage.settings import get_setting, set_setting
+from themes import DEFAULT_THEME, STYLESHEET
+from workbench.tui import palette
+from workbench.tui.screens.blend import BlendScreen
+from workbench.tui.screens.experiments import ExperimentsScreen
+from workbench.tui.screens.filters import FiltersScreen
+from workbench.tui.screens.help import HelpScreen
+from workbench.tui.screens.jobs import JobsScreen
+from workbench.tui.screens.problems import ProblemsScreen
+from workbench.tui.screens.strategies import StrategiesScreen
+from workbench.tui.theming import load_themes
+from workbench.tui.workspace import Workspace
+
+
+class FlamesApp(App[None]):
+    """Experiments, strategies, problems, filters, blend and jobs over one workspace."""
+
+    TITLE = "FLAMES Workbench"
+    CSS_PATH = str(STYLESHEET)
+    MODES = {
+        "experiments": ExperimentsScreen,
+        "strategies": StrategiesScreen,
+        "problems": ProblemsScreen,
+        "filters": FiltersScreen,
+        "blend": BlendScreen,
+        "jobs": JobsScreen,
+        "help": HelpScreen,
+    }
+    BINDINGS = [
+        Binding("ctrl+q", "quit", "Quit", priority=True, id="app.quit"),
+        Binding("1", "switch_mode('experiments')", "Experiments", id="app.experiments"),
+        Binding("2", "switch_mode('strategies')", "Strategies", id="app.strategies"),
+        Binding("3", "switch_mode('problems')", "Problems", id="app.problems"),
+        Binding("4", "switch_mode('filters')", "Filters", id="app.filters"),
+        Binding("5", "switch_mode('blend')", "Blend", id="app.blend"),
+        Binding("6", "switch_mode('jobs')", "Jobs", id="app.jobs"),
+        Binding("question_mark,f1", "switch_mode('help')", "Help", id="app.help"),
+    ]
+
+    experiment_id: reactive[int | None] = reactive(None)
+    selection: reactive[Selection] = reactive(Selection)
+
+    def __init__(
+        self, db_path: str | Path, *, start: str | None = None, cursor_blink: bool = True
+    ) -> None:
+        super().__init__()
+        self.db_path = str(db_path)
+        self.workspace = Workspace(db_path)
+        self.cursor_blink = cursor_blink
+        self._start = start
+        for theme in load_themes():
+            self.register_theme(theme)
+        db = open_db(db_path)  # migrate once, up front, on the main thread
+        self.theme = get_setting(db, "theme", DEFAULT_THEME) or DEFAULT_THEME
+        last = get_setting(db, "experiment_id")
+        found = db.execute(
+            "SELECT id, name FROM experiments ORDER BY id = ? DESC, id LIMIT 1", [last]
+        ).fetchone()
+        self.experiment_id = int(found[0]) if found else None
+        self.experiment_name: str | None = str(found[1]) if found else None
+        self._last_mode = get_setting(db, "mode", "experiments") or "experiments"
+        db.conn.close()
+
+    def on_mount(self) -> None:
+        mode = self._start or self._last_mode
+        self.switch_mode(mode if mode in self.MODES and mode != "help" else "experiments")
+
+    def watch_theme(self, theme: str) -> None:
+        if theme:
+            self._save_setting("theme", theme)
+
+    def watch_experiment_id(self, experiment_id: int | None) -> None:
+        if experiment_id is not None:
+            self._save_setting("experiment_id", str(experiment_id))
+
+    def _save_setting(self, key: str, value: str) -> None:
+        if not self.is_running:
+            return
+        self.run_worker(
+            lambda: self._write_setting(key, value),
+            thread=True,
+            group=f"setting-{key}",
+            exclusive=True,
+            exit_on_error=False,
+        )
+
+    def _write_setting(self, key: str, value: str) -> None:
+        with self.workspace.db() as db:
+            set_setting(db, key, value)
+
+    def switch_mode(self, mode: str):  # type: ignore[no-untyped-def]
+        if mode != "help":
+            self._last_mode = mode
+            self._save_setting("mode", mode)
+        return super().switch_mode(mode)
+
+    def set_experiment(self, experiment_id: int, name: str) -> None:
+        """Make every screen work on this experiment (and remember it)."""
+        self.experiment_name = name
+        self.experiment_id = experiment_id
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        yield from palette.commands(self, screen)
+
+    def on_unmount(self) -> None:
+        self.workspace.close()

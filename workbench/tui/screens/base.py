@@ -1,0 +1,62 @@
+"""What every workbench screen shares: the workspace, the current experiment, errors."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, cast
+
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.worker import Worker, WorkerState
+
+from pipeline.errors import FlamesError
+from workbench.tui.workspace import Workspace
+
+if TYPE_CHECKING:
+    from workbench.tui.app import FlamesApp
+
+
+class WorkbenchScreen(Screen[Any]):
+    """A screen over the workspace; worker failures end up in one notification."""
+
+    BINDINGS = [Binding("escape", "leave_field", "Leave field", show=False, id="screen.leave")]
+    # The widget focused when the screen opens: never a text field, so number keys switch
+    # screens straight away.
+    FOCUS: str | None = None
+
+    def on_screen_resume(self) -> None:
+        self._focus_main()
+
+    def on_mount(self) -> None:
+        self.call_after_refresh(self._focus_main)
+
+    def _focus_main(self) -> None:
+        from textual.widgets import Input
+
+        if self.FOCUS and (self.focused is None or isinstance(self.focused, Input)):
+            self.set_focus(self.query_one(self.FOCUS))
+
+    def action_leave_field(self) -> None:
+        if self.FOCUS:
+            self.set_focus(self.query_one(self.FOCUS))
+        else:
+            self.set_focus(None)
+
+    @property
+    def flames(self) -> FlamesApp:
+        """The app, typed."""
+        from workbench.tui.app import FlamesApp
+
+        return cast(FlamesApp, self.app) if isinstance(self.app, FlamesApp) else cast(Any, self.app)
+
+    @property
+    def workspace(self) -> Workspace:
+        """The workspace every query goes through."""
+        return self.flames.workspace
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state == WorkerState.ERROR and event.worker.error is not None:
+            error = event.worker.error
+            message = (
+                str(error) if isinstance(error, FlamesError) else f"{type(error).__name__}: {error}"
+            )
+            self.notify(message, title="Error", severity="error", timeout=8)
