@@ -1,0 +1,206 @@
+"""Solving: K teacher solutions per problem, and the LLM judge's solvability score.
+
+Both go through the request engine, so a killed run resumes without re-sending
+finished requests, and both read their prompt from the editable, versioned `templates`
+table (`solver`/`solve` and `judge`/`judge`), seeded from the packaged defaults.
+Solutions are stored raw; answers, verdicts and signals come from `pipeline.signals`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlite_utils import Database
+
+from pipeline.answers.extraction import extract_answer
+from pipeline.errors import ConfigError
+from pipeline.experiments import experiment_id, load_experiment
+from pipeline.llm.backend import Backend, load_backend
+from pipeline.llm.engine import Engine, Progress
+from pipeline.llm.request import Request
+from pipeline.llm.spec import ModelSpec
+from pipeline.prompts.judge import JUDGE_TEMPLATE, parse_judge_score, render_judge_prompt
+from pipeline.prompts.solver import SOLVER_TEMPLATE, render_solver_prompt
+from pipeline.signals import ScoreSummary, score_experiment, store_judge_scores
+from storage.database import transaction
+from storage.templates import latest_template, seed_default_template
+
+CHUNK = 256
+SOLVER = ("solver", "solve")
+JUDGE = ("judge", "judge")
+
+
+@dataclass
+class SolveReport:
+    """What a solving run did."""
+
+    problems: int = 0
+    requested: int = 0  # solutions asked for (problems x k)
+    stored: int = 0  # new solutions written by this run
+    already: int = 0  # solutions an earlier run had stored
+    failed: int = 0  # requests that failed on a model error (retried on the next run)
+    scores: ScoreSummary | None = None
+
+
+@dataclass
+class JudgeReport:
+    problems: int = 0
+    scored: int = 0
+    unparsed: int = 0
+    failed: int = 0
+
+
+ProgressCallback = Callable[[str, Progress], None]
+
+
+def solver_template(db: Database) -> tuple[str, int]:
+    """The current solver prompt body and its version (the packaged default on first use)."""
+    return _template(db, SOLVER, SOLVER_TEMPLATE)
+
+
+def judge_template(db: Database) -> tuple[str, int]:
+    return _template(db, JUDGE, JUDGE_TEMPLATE)
+
+
+def _template(db: Database, key: tuple[str, str], default: str) -> tuple[str, int]:
+    seed_default_template(db, key[0], key[1], default)
+    stored = latest_template(db, key[0], key[1])
+    assert stored is not None
+    return stored.body, stored.version
+
+
+def solve(db: Database, experiment: str, *, k: int | None = None, limit: int | None = None,
+          backend: Backend | None = None, on_progress: ProgressCallback | None = None,
+          score: bool = True) -> SolveReport:
+    """Sample `k` (default: the config's `solve.k`) teacher solutions for every kept problem.
+
+    Resumable: solutions already stored are not asked for again, and finished model
+    calls come from the request cache. With `score`, signals are recomputed afterwards.
+    """
+    config = load_experiment(db, experiment)
+    exp_id = experiment_id(db, experiment)
+    k = k if k is not None else config.solve.k
+    if k < 1:
+        raise ConfigError("--k must be >= 1")
+    params = dataclasses.replace(config.sampling.teacher, n=k)
+    body, _ = solver_template(db)
+    report = SolveReport()
+    teacher = _Model(config.models.teacher, backend)
+    try:
+        problems = _problems(db, exp_id, limit)
+        report.problems = len(problems)
+        report.requested = len(problems) * k
+        for start in range(0, len(problems), CHUNK):
+            chunk = problems[start:start + CHUNK]
+            model = teacher.get()
+            have = _stored_samples(db, [pid for pid, _ in chunk], model.model_id)
+            report.already += sum(min(len(have.get(pid, ())), k) for pid, _ in chunk)
+            todo = [(pid, text) for pid, text in chunk if len(have.get(pid, ())) < k]
+            if not todo:
+                continue
+            engine = Engine(db, model, on_progress=_relay(on_progress, "solve"))
+            results = engine.run([Request(messages=(("user", render_solver_prompt(text, body)),),
+                                          params=params) for _, text in todo])
+            rows = []
+            for index, (pid, _) in enumerate(todo):
+                for sample in range(k):
+                    result = results[index * k + sample]
+                    if sample in have.get(pid, ()):
+                        continue
+                    if result.status != "done" or result.text is None:
+                        report.failed += 1
+                        continue
+                    extraction = extract_answer(result.text)
+                    rows.append((pid, model.model_id, sample, result.key, result.text,
+                                 extraction.answer, extraction.rule))
+            with transaction(db):
+                cursor = db.conn.executemany(
+                    "INSERT OR IGNORE INTO solutions (problem_id, model, sample_index, request_key,"
+                    " text, extracted_answer, extract_rule) VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+            report.stored += max(cursor.rowcount, 0)
+    finally:
+        teacher.close()
+    if score:
+        report.scores = score_experiment(db, experiment)
+    return report
+
+
+def judge(db: Database, experiment: str, *, limit: int | None = None,
+          backend: Backend | None = None, on_progress: ProgressCallback | None = None
+          ) -> JudgeReport:
+    """Ask the judge model how well-posed each kept problem is; store 0..1 in `scores`."""
+    config = load_experiment(db, experiment)
+    exp_id = experiment_id(db, experiment)
+    body, _ = judge_template(db)
+    problems = _problems(db, exp_id, limit)
+    report = JudgeReport(problems=len(problems))
+    if not problems:
+        return report
+    judge_model = _Model(config.models.judge, backend)
+    model = judge_model.get()
+    try:
+        params = dataclasses.replace(config.sampling.judge, n=1)
+        for start in range(0, len(problems), CHUNK):
+            chunk = problems[start:start + CHUNK]
+            engine = Engine(db, model, on_progress=_relay(on_progress, "judge"))
+            results = engine.run([Request(messages=(("user", render_judge_prompt(text, body)),),
+                                          params=params) for _, text in chunk])
+            scores: dict[int, float | None] = {}
+            for (pid, _), result in zip(chunk, results, strict=True):
+                if result.status != "done":
+                    report.failed += 1
+                    continue
+                value = parse_judge_score(result.text)
+                if value is None:
+                    report.unparsed += 1
+                scores[pid] = value
+            report.scored += sum(1 for v in scores.values() if v is not None)
+            store_judge_scores(db, scores)
+    finally:
+        judge_model.close()
+    return report
+
+
+def _problems(db: Database, exp_id: int, limit: int | None) -> list[tuple[int, str]]:
+    sql = "SELECT id, text FROM problems WHERE experiment_id = ? AND status = 'ok' ORDER BY id"
+    args: list[object] = [exp_id]
+    if limit is not None:
+        sql += " LIMIT ?"
+        args.append(limit)
+    return [(int(row[0]), str(row[1])) for row in db.execute(sql, args).fetchall()]
+
+
+def _stored_samples(db: Database, ids: list[int], model: str) -> dict[int, set[int]]:
+    found: dict[int, set[int]] = {}
+    marks = ",".join("?" * len(ids))
+    for pid, sample in db.execute(
+            f"SELECT problem_id, sample_index FROM solutions WHERE model = ? AND problem_id IN "
+            f"({marks})", [model, *ids]).fetchall():
+        found.setdefault(int(pid), set()).add(int(sample))
+    return found
+
+
+class _Model:
+    """The given backend, or the configured one loaded on first need (and then closed here)."""
+
+    def __init__(self, spec: ModelSpec, given: Backend | None) -> None:
+        self.spec = spec
+        self.backend = given
+        self.owned = given is None
+
+    def get(self) -> Backend:
+        if self.backend is None:
+            self.backend = load_backend(self.spec)
+        return self.backend
+
+    def close(self) -> None:
+        if self.owned and self.backend is not None:
+            self.backend.close()
+
+
+def _relay(callback: ProgressCallback | None, stage: str) -> Callable[[Progress], None] | None:
+    if callback is None:
+        return None
+    return lambda progress: callback(stage, progress)
