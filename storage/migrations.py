@@ -254,5 +254,30 @@ def strategies(db: Database) -> None:
     )
 
 
+@migrations(name="0004_dedup")
+def dedup(db: Database) -> None:
+    """Near-duplicate signal for keep-one-per-family thresholds, and the parameters of each run.
+
+    `dup_of_sim` is the similarity to the most similar problem that outranks this
+    one (earlier, or preferred by quality): dropping `dup_of_sim >= T` keeps one
+    problem per near-duplicate family at any T, where `nn_sim >= T` drops both.
+    """
+    _run(
+        db,
+        """
+        ALTER TABLE scores ADD COLUMN dup_of_id INTEGER;
+        ALTER TABLE scores ADD COLUMN dup_of_sim REAL;
+        CREATE INDEX scores_dup_of_sim ON scores(dup_of_sim);
+        CREATE TABLE signal_runs (
+            experiment_id INTEGER NOT NULL REFERENCES experiments(id) ON DELETE CASCADE,
+            kind TEXT NOT NULL,              -- dedup, decontaminate
+            params_json TEXT NOT NULL,       -- threshold, scorer, floor, benchmarks, counts
+            created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),
+            PRIMARY KEY (experiment_id, kind)
+        )
+        """
+    )
+
+
 # The ordered names, oldest first: what `schema_version` reports.
 MIGRATION_NAMES: list[str] = [m.name for m in migrations._migrations]
