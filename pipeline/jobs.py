@@ -124,7 +124,6 @@ def cancel_job(db: Database, job_id: int) -> JobRow:
     if job.pid is not None:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(job.pid, signal.SIGTERM)
-    _children.pop(job_id, None)
     return job_rows.get_job(db, job_id) or job
 
 

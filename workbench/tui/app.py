@@ -76,8 +76,11 @@ class FlamesApp(App[None]):
         db.conn.close()
 
     def on_mount(self) -> None:
-        mode = self._start or self._last_mode
-        self.switch_mode(mode if mode in self.MODES and mode != "help" else "experiments")
+        if self._start in self.MODES:
+            self.switch_mode(self._start)
+        else:
+            last = self._last_mode
+            self.switch_mode(last if last in self.MODES and last != "help" else "experiments")
 
     def watch_theme(self, theme: str) -> None:
         if theme:

@@ -61,7 +61,7 @@ class FiltersScreen(WorkbenchScreen):
                 id="hist-column",
             )
         with Horizontal(classes="controls"):
-            for column, attr in THRESHOLDS.items():
+            for attr in THRESHOLDS.values():
                 value = getattr(self.flames.selection, attr)
                 yield Label(attr.replace("_", " "), classes="label")
                 yield Field(
