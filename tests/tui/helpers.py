@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 
 from textual.pilot import Pilot
@@ -17,10 +18,9 @@ async def settle(
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while True:
-        try:
+        # Exclusive workers replaced by newer ones; failures show as notifications.
+        with contextlib.suppress(WorkerCancelled, WorkerFailed):
             await pilot.app.workers.wait_for_complete()
-        except (WorkerCancelled, WorkerFailed):
-            pass  # exclusive workers replaced by newer ones; failures show as notifications
         await pilot.pause()
         if condition is None or condition():
             return
