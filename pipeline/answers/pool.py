@@ -138,7 +138,9 @@ class SymbolicPool:
         results: list[Result | None] = [None] * len(pairs)
         if not pairs:
             return []
-        started = [self._start_worker() for _ in range(min(self.size, len(pairs)) - len(self._workers))]
+        started = [
+            self._start_worker() for _ in range(min(self.size, len(pairs)) - len(self._workers))
+        ]
         self._await_ready(started)
         self._workers.extend(started)
         pending = deque(range(len(pairs)))

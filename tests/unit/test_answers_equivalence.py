@@ -164,17 +164,32 @@ EQUATIONS = [
 ]
 
 MATRICES = [
-    ("\\begin{pmatrix} 1 & 2 \\\\ 3 & 4 \\end{pmatrix}",
-     "\\begin{pmatrix}1&2\\\\3&4\\end{pmatrix}", True),
-    ("\\begin{pmatrix} 1 & 2 \\\\ 3 & 4 \\end{pmatrix}",
-     "\\begin{bmatrix} 1 & 2 \\\\ 3 & 4 \\end{bmatrix}", True),
-    ("\\begin{pmatrix} 1 & 2 \\\\ 3 & 4 \\end{pmatrix}",
-     "\\begin{pmatrix} 1 & 2 \\\\ 4 & 3 \\end{pmatrix}", False),
-    ("\\begin{pmatrix} 0.5 \\\\ 2 \\end{pmatrix}", "\\begin{pmatrix} \\frac{1}{2} \\\\ 2 \\end{pmatrix}",
-     True),
+    (
+        "\\begin{pmatrix} 1 & 2 \\\\ 3 & 4 \\end{pmatrix}",
+        "\\begin{pmatrix}1&2\\\\3&4\\end{pmatrix}",
+        True,
+    ),
+    (
+        "\\begin{pmatrix} 1 & 2 \\\\ 3 & 4 \\end{pmatrix}",
+        "\\begin{bmatrix} 1 & 2 \\\\ 3 & 4 \\end{bmatrix}",
+        True,
+    ),
+    (
+        "\\begin{pmatrix} 1 & 2 \\\\ 3 & 4 \\end{pmatrix}",
+        "\\begin{pmatrix} 1 & 2 \\\\ 4 & 3 \\end{pmatrix}",
+        False,
+    ),
+    (
+        "\\begin{pmatrix} 0.5 \\\\ 2 \\end{pmatrix}",
+        "\\begin{pmatrix} \\frac{1}{2} \\\\ 2 \\end{pmatrix}",
+        True,
+    ),
     ("\\begin{pmatrix} 1 \\\\ 2 \\end{pmatrix}", "\\begin{pmatrix} 1 \\\\ 3 \\end{pmatrix}", False),
-    ("\\begin{pmatrix} 2 & 0 \\\\ 0 & 2 \\end{pmatrix}",
-     "\\begin{pmatrix} 2 & 0 \\\\ 0 & 2 \\end{pmatrix}", True),
+    (
+        "\\begin{pmatrix} 2 & 0 \\\\ 0 & 2 \\end{pmatrix}",
+        "\\begin{pmatrix} 2 & 0 \\\\ 0 & 2 \\end{pmatrix}",
+        True,
+    ),
 ]
 
 TEXT = [
@@ -229,10 +244,12 @@ def test_table_is_large_and_balanced() -> None:
     assert sum(1 for *_, e in SYMMETRIC if e is False) >= 40
 
 
-@pytest.mark.parametrize(("gold", "pred", "expected"), CASES,
-                         ids=[f"{g!r}~{p!r}"[:60] for g, p, _ in CASES])
-def test_equivalence(verdicts: dict[tuple[str, str], bool | None], gold: str, pred: str,
-                     expected: bool | None) -> None:
+@pytest.mark.parametrize(
+    ("gold", "pred", "expected"), CASES, ids=[f"{g!r}~{p!r}"[:60] for g, p, _ in CASES]
+)
+def test_equivalence(
+    verdicts: dict[tuple[str, str], bool | None], gold: str, pred: str, expected: bool | None
+) -> None:
     assert verdicts[(gold, pred)] is expected
 
 

@@ -15,7 +15,11 @@ CASES = [
     ("The set is \\boxed{\\{1, 2\\}}", "\\{1, 2\\}", "boxed"),
     ("\\fbox{42}", "42", "boxed"),
     ("hence \\boxed 7.", "7", "boxed"),
-    ("\\boxed{\\left( 3, \\frac{\\pi}{2} \\right)}", "\\left( 3, \\frac{\\pi}{2} \\right)", "boxed"),
+    (
+        "\\boxed{\\left( 3, \\frac{\\pi}{2} \\right)}",
+        "\\left( 3, \\frac{\\pi}{2} \\right)",
+        "boxed",
+    ),
     ("\\boxed{x^{2^{3}}}", "x^{2^{3}}", "boxed"),
     ("The answer is \\boxed{5} #### 6", "5", "boxed"),
     # GSM8K hash marks
@@ -38,8 +42,11 @@ CASES = [
     ("x = 5", "x = 5", "bare"),
     ("\\text{Monday}", "\\text{Monday}", "bare"),
     ("4 apples", "4 apples", "bare"),
-    ("\\begin{pmatrix} 1 & 2 \\\\ 3 & 4 \\end{pmatrix}",
-     "\\begin{pmatrix} 1 & 2 \\\\ 3 & 4 \\end{pmatrix}", "bare"),
+    (
+        "\\begin{pmatrix} 1 & 2 \\\\ 3 & 4 \\end{pmatrix}",
+        "\\begin{pmatrix} 1 & 2 \\\\ 3 & 4 \\end{pmatrix}",
+        "bare",
+    ),
     # last-number fallback
     ("I think 4", "4", "last_number"),
     ("She buys 3 pens, then 2 more, so she has 5 pens in total now", "5", "last_number"),

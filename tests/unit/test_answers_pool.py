@@ -27,8 +27,9 @@ def verifier() -> Iterator[Verifier]:
 @pytest.mark.timeout(60)
 def test_power_tower_times_out_and_the_pool_recovers(verifier: Verifier) -> None:
     started = time.monotonic()
-    verdicts = verifier.compare([("5", "10^{10^{10^{10}}}"), ("x^2+1", "1+x^2"),
-                                 ("2^{2^{2^{2^{2^{2}}}}}", "7")])
+    verdicts = verifier.compare(
+        [("5", "10^{10^{10^{10}}}"), ("x^2+1", "1+x^2"), ("2^{2^{2^{2^{2^{2}}}}}", "7")]
+    )
     elapsed = time.monotonic() - started
     assert verdicts[0].equal is None and verdicts[0].reason in ("timeout", "out_of_memory")
     assert verdicts[1].equal is True
@@ -40,7 +41,7 @@ def test_power_tower_times_out_and_the_pool_recovers(verifier: Verifier) -> None
 
 INJECTIONS = [
     "__import__('os').system('touch {marker}')",
-    "\\boxed{__import__(\"os\").system(\"touch {marker}\")}",
+    '\\boxed{__import__("os").system("touch {marker}")}',
     "eval(\"__import__('os').system('touch {marker}')\")",
     "exec('import os; os.system(\"touch {marker}\")')",
     "().__class__.__base__.__subclasses__()",
@@ -67,8 +68,9 @@ def test_model_output_is_never_executed(tmp_path: Path, verifier: Verifier) -> N
 def test_huge_and_deep_inputs_are_refused_without_the_pool(verifier: Verifier) -> None:
     megabyte = "1+" * 500_000 + "1"
     deep = "(" * 100 + "1" + ")" * 100
-    verdicts = verifier.compare([(megabyte, "2"), ("2", megabyte), (deep, "1"),
-                                 ("\\frac{" * 100 + "1", "1")])
+    verdicts = verifier.compare(
+        [(megabyte, "2"), ("2", megabyte), (deep, "1"), ("\\frac{" * 100 + "1", "1")]
+    )
     assert [v.equal for v in verdicts] == [None, None, None, None]
     assert verdicts[0].reason == "too_long"
     assert verdicts[2].reason == "too_deep"
@@ -92,7 +94,8 @@ def test_usable_from_a_thread(verifier: Verifier) -> None:
     """math-verify's SIGALRM timeout breaks off the main thread; ours must not."""
     seen: list[bool | None] = []
     worker = threading.Thread(
-        target=lambda: seen.append(verifier.equivalent("\\sqrt{8}", "2\\sqrt{2}").equal))
+        target=lambda: seen.append(verifier.equivalent("\\sqrt{8}", "2\\sqrt{2}").equal)
+    )
     worker.start()
     worker.join(30)
     assert seen == [True]
