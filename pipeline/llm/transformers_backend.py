@@ -43,12 +43,12 @@ class TransformersBackend:
     @classmethod
     def load(cls, spec: ModelSpec) -> TransformersBackend:
         """Load `spec.model` (a folder, a Hub id, or the embedded default)."""
+        source = _resolve_model(spec.model)  # before the heavy imports: bad paths fail fast
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
         from transformers.utils import logging as hf_logging
 
-        hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]  # our own progress bar is the one that counts
-        source = _resolve_model(spec.model)
+        hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]  # our own bar counts
         device = _device(spec.device, torch)
         dtype = _dtype(spec.dtype, device, torch)
         try:

@@ -26,10 +26,9 @@ def command() -> None:
 )
 @click.option(
     "--backend",
-    type=click.Choice(BACKENDS),
     default="transformers",
     show_default=True,
-    help="Which model runner.",
+    help=f"Which model runner: {', '.join(BACKENDS)}.",
 )
 @click.option(
     "--model",
