@@ -1,0 +1,148 @@
+"""Near-duplicate pair search: blocking, then exact scoring of the candidates.
+
+1. MinHash-LSH over word bigrams proposes candidate pairs (`blocking`).
+2. A length bound drops pairs that cannot reach the cutoff (Indel scorer only).
+3. rapidfuzz scores the rest exactly (`scoring.score_pairs`).
+4. Neighbour expansion: texts that share a close neighbour are scored too, a few
+   rounds. Near-duplicates come in families (a problem and its variants), and a
+   pair that LSH missed is almost always linked through a third member.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from pipeline.dedup import blocking
+from pipeline.dedup.scoring import DEFAULT_SCORER, length_bound, score_pairs
+
+I64 = npt.NDArray[np.int64]
+F32 = npt.NDArray[np.float32]
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class SearchOptions:
+    """Knobs of the blocked search; the defaults reach >= 0.99 recall at T=0.9 on perturbed sets."""
+
+    scorer: str = DEFAULT_SCORER
+    ngram: int = 2
+    bands: int = 30
+    rows: int = 3
+    max_bucket: int = 200
+    expand_rounds: int = 2
+    expand_min: float = 0.6
+    expand_neighbours: int = 12
+
+
+@dataclass
+class PairScores:
+    """Scored pairs i<j over the searched texts, sorted by (i, j)."""
+
+    left: I64
+    right: I64
+    score: F32
+
+    def __len__(self) -> int:
+        return len(self.left)
+
+    def at_least(self, threshold: float) -> PairScores:
+        keep = self.score >= np.float32(threshold) - np.float32(1e-6)
+        return PairScores(self.left[keep], self.right[keep], self.score[keep])
+
+
+def _split(codes: I64, n: int) -> tuple[I64, I64]:
+    return codes // n, codes % n
+
+
+def _score_codes(
+    texts: Sequence[str], lengths: I64, codes: I64, options: SearchOptions, cutoff: float
+) -> tuple[I64, F32]:
+    """Score candidate codes; returns the codes kept (score >= cutoff) and their scores."""
+    n = len(texts)
+    left, right = _split(codes, n)
+    if options.scorer == "ratio":
+        fits = length_bound(lengths[left], lengths[right]) >= np.float32(cutoff) - 1e-6
+        codes, left, right = codes[fits], left[fits], right[fits]
+    scores = score_pairs(texts, left, right, options.scorer, cutoff)
+    keep = scores > 0
+    return codes[keep], scores[keep]
+
+
+def _expansion_candidates(codes: I64, scores: F32, n: int, options: SearchOptions) -> I64:
+    """Pairs of texts that are both close neighbours of one text, as sorted unique codes."""
+    strong = scores >= options.expand_min
+    left, right = _split(codes[strong], n)
+    weight = scores[strong]
+    centre = np.concatenate((left, right))
+    other = np.concatenate((right, left))
+    w = np.concatenate((weight, weight))
+    # Each centre keeps its best `expand_neighbours` neighbours (ties: earlier text).
+    order = np.lexsort((other, -w, centre))
+    centre, other = centre[order], other[order]
+    starts = np.flatnonzero(np.r_[True, centre[1:] != centre[:-1]])
+    rank = np.arange(len(centre)) - np.repeat(starts, np.diff(np.r_[starts, len(centre)]))
+    top = rank < options.expand_neighbours
+    centre, other = centre[top], other[top]
+    pairs = blocking.bucket_pairs(
+        centre.astype(np.uint64), np.arange(len(centre)), options.expand_neighbours
+    )
+    a, b = _split(pairs, len(centre))
+    x, y = other[a], other[b]
+    differ = x != y
+    x, y = x[differ], y[differ]
+    return blocking.sorted_unique(np.minimum(x, y) * n + np.maximum(x, y))
+
+
+def search_pairs(
+    texts: Sequence[str],
+    cutoff: float,
+    options: SearchOptions | None = None,
+    progress: Progress | None = None,
+) -> PairScores:
+    """Pairs of `texts` (normalised, distinct, non-empty) whose score is >= cutoff, found by blocking."""
+    opts = options or SearchOptions()
+    n = len(texts)
+    report = progress or (lambda _stage, _done, _total: None)
+    if n < 2:
+        empty = np.empty(0, np.int64)
+        return PairScores(empty, empty, np.empty(0, np.float32))
+    lengths = np.fromiter((len(t) for t in texts), np.int64, n)
+    offsets, ids = blocking.word_ids(texts)
+    sh_offsets, hashes = blocking.shingles(offsets, ids, opts.ngram)
+    plan = blocking.LshPlan(bands=opts.bands, rows=opts.rows)
+    report("signatures", 0, 1)
+    sig = blocking.signatures(sh_offsets, hashes, plan.num_perm)
+    report("signatures", 1, 1)
+    active = np.arange(n, dtype=np.int64)
+    found = np.empty(0, np.int64)
+    pending: list[I64] = []
+    for band, codes in enumerate(blocking.candidate_pairs(sig, plan, active, opts.max_bucket)):
+        pending.append(codes)
+        # Merge (sort + unique) only when the pending codes outgrow what is already merged.
+        if sum(len(c) for c in pending) > max(len(found), 5_000_000):
+            found = blocking.sorted_unique(np.concatenate([found, *pending]))
+            pending = []
+        report("blocking", band + 1, plan.bands)
+    found = blocking.sorted_unique(np.concatenate([found, *pending]))
+    del sig, pending
+    # Score down to the expansion level: weaker links still reveal families.
+    work_cut = min(cutoff, opts.expand_min)
+    seen = found
+    kept, scores = _score_codes(texts, lengths, found, opts, work_cut)
+    report("scoring", 1, 1)
+    for round_ in range(opts.expand_rounds):
+        fresh = np.setdiff1d(_expansion_candidates(kept, scores, n, opts), seen, assume_unique=True)
+        if len(fresh) == 0:
+            break
+        seen = np.sort(np.concatenate((seen, fresh)))
+        more, more_scores = _score_codes(texts, lengths, fresh, opts, work_cut)
+        codes_all = np.concatenate((kept, more))
+        order = np.argsort(codes_all, kind="stable")
+        kept, scores = codes_all[order], np.concatenate((scores, more_scores))[order]
+        report("expansion", round_ + 1, opts.expand_rounds)
+    left, right = _split(kept, n)
+    return PairScores(left, right, scores).at_least(cutoff)

@@ -1,0 +1,106 @@
+"""`flames decontaminate FILE.jsonl|EXPERIMENT --against BENCH[,BENCH...]`."""
+
+from __future__ import annotations
+
+import click
+
+from pipeline.decontam.benchmark import DATA_DIR_ENV, load_benchmarks
+from pipeline.decontam.contamination import (
+    DecontamSummary,
+    decontaminate_experiment,
+    decontaminate_file,
+)
+from pipeline.decontam.index import NgramIndex
+from pipeline.dedup.records import is_file_source
+from workbench.cli.options import db_option, open_workspace
+from workbench.cli.progress import progress_bar
+
+
+def print_summary(summary: DecontamSummary, containment: float) -> None:
+    """Totals and per-benchmark counts."""
+    click.echo(
+        f"{summary.benchmark_items} benchmark items ({summary.short_items} shorter than "
+        "n words, matched by exact containment)"
+    )
+    click.echo(
+        f"{summary.contaminated} of {summary.problems} problems contaminated "
+        f"(overlap >= {containment:g})"
+    )
+    for name, count in summary.by_benchmark.items():
+        click.echo(f"  {name}: {count}")
+    click.echo(f"done in {summary.seconds:.1f} s")
+
+
+@click.command(name="decontaminate")
+@click.argument("source")
+@click.option(
+    "--against",
+    required=True,
+    help="Benchmarks, comma-separated: JSONL paths, hf:ORG/NAME[:CONFIG]:SPLIT, or "
+    "short names under --data-dir (e.g. gsm8k -> DIR/gsm8k/test.jsonl).",
+)
+@click.option(
+    "--ngram", type=click.IntRange(min=1), default=8, show_default=True, help="Word n-gram size."
+)
+@click.option(
+    "--containment",
+    type=click.FloatRange(0.0, 1.0, min_open=True),
+    default=0.95,
+    show_default=True,
+    help="Flag a problem holding at least this share of an item's n-grams.",
+)
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(dir_okay=False, writable=True),
+    default=None,
+    help="File mode (required there): the input lines plus contaminated, overlap, match.",
+)
+@click.option(
+    "--field",
+    "text_field",
+    default=None,
+    help="The text field (default: question, problem or text).",
+)
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False),
+    envvar=DATA_DIR_ENV,
+    default=None,
+    help=f"Where short benchmark names live (env {DATA_DIR_ENV}).",
+)
+@db_option
+def command(
+    source: str,
+    against: str,
+    ngram: int,
+    containment: float,
+    out: str | None,
+    text_field: str | None,
+    data_dir: str | None,
+    db_path: str,
+) -> None:
+    """Flag problems in SOURCE (a JSONL file or an experiment) that overlap benchmark items.
+
+    The FLAMES rule: a problem is contaminated when it contains at least
+    --containment of the distinct word n-grams of some benchmark item (on
+    normalised text). Items shorter than n words are matched by exact containment.
+    For an experiment the overlap and match are stored, so the threshold is a query.
+    """
+    specs = [s for s in against.split(",") if s.strip()]
+    items = load_benchmarks(specs, data_dir)
+    index = NgramIndex(items, n=ngram)
+    if is_file_source(source):
+        if out is None:
+            raise click.UsageError("give --out OUT.jsonl for a file input")
+        with progress_bar("decontaminating") as update:
+            summary = decontaminate_file(source, index, out, containment, text_field, update)
+        print_summary(summary, containment)
+        click.echo(f"written to {out}")
+        return
+    if out or text_field:
+        raise click.UsageError(f"'{source}' is not a file: --out and --field apply to files only")
+    db = open_workspace(db_path)
+    with progress_bar("decontaminating") as update:
+        summary = decontaminate_experiment(db, source, index, containment, specs, update)
+    print_summary(summary, containment)
