@@ -38,8 +38,9 @@ class Draw:
     repeat: int
 
 
-def load_pools(db: Database, ratios: Mapping[str, float], *,
-               require_answer: bool = False) -> dict[str, list[Seed]]:
+def load_pools(
+    db: Database, ratios: Mapping[str, float], *, require_answer: bool = False
+) -> dict[str, list[Seed]]:
     """The seeds of each named set (ordered by id), only those with answers if asked."""
     pools: dict[str, list[Seed]] = {}
     for name, ratio in ratios.items():
@@ -47,8 +48,10 @@ def load_pools(db: Database, ratios: Mapping[str, float], *,
             continue
         row = db.execute("SELECT id FROM seed_sets WHERE name = ?", [name]).fetchone()
         if row is None:
-            raise ConfigError(f"seed_sets: seed set '{name}' is not in the workspace; import it "
-                              f"with `flames seeds import SOURCE --name {name}`")
+            raise ConfigError(
+                f"seed_sets: seed set '{name}' is not in the workspace; import it "
+                f"with `flames seeds import SOURCE --name {name}`"
+            )
         sql = "SELECT id, question, answer, solution FROM seeds WHERE seed_set_id = ?"
         if require_answer:
             sql += " AND answer IS NOT NULL AND trim(answer) != ''"
@@ -66,7 +69,7 @@ def allocate(total: int, ratios: Mapping[str, float]) -> dict[str, int]:
     exact = {k: total * v / norm for k, v in weights.items()}
     counts = {k: int(x) for k, x in exact.items()}
     order = sorted(weights, key=lambda k: (-(exact[k] - counts[k]), list(weights).index(k)))
-    for k in order[:total - sum(counts.values())]:
+    for k in order[: total - sum(counts.values())]:
         counts[k] += 1
     return {k: counts.get(k, 0) for k in ratios}
 
@@ -81,14 +84,17 @@ def _set_stream(pool: Sequence[Seed], rng: random.Random) -> Iterator[Draw]:
         cycle += 1
 
 
-def draw_stream(pools: Mapping[str, Sequence[Seed]], ratios: Mapping[str, float], *,
-                seed: int, salt: str) -> Iterator[Draw]:
+def draw_stream(
+    pools: Mapping[str, Sequence[Seed]], ratios: Mapping[str, float], *, seed: int, salt: str
+) -> Iterator[Draw]:
     """An endless deterministic stream of draws mixing `pools` by `ratios`."""
     weights = {k: ratios[k] for k in pools if ratios.get(k, 0) > 0}
     for name in weights:
         if not pools[name]:
-            raise ConfigError(f"seed set '{name}' has no usable seeds for {salt} "
-                              "(strategies that need an answer skip seeds without one)")
+            raise ConfigError(
+                f"seed set '{name}' has no usable seeds for {salt} "
+                "(strategies that need an answer skip seeds without one)"
+            )
     if not weights:
         raise ConfigError("seed_sets: no seed set with a positive ratio")
     norm = sum(weights.values())
@@ -102,16 +108,23 @@ def draw_stream(pools: Mapping[str, Sequence[Seed]], ratios: Mapping[str, float]
         yield next(streams[name])
 
 
-def sample_draws(pools: Mapping[str, Sequence[Seed]], ratios: Mapping[str, float], count: int,
-                 *, seed: int, salt: str) -> list[Draw]:
+def sample_draws(
+    pools: Mapping[str, Sequence[Seed]],
+    ratios: Mapping[str, float],
+    count: int,
+    *,
+    seed: int,
+    salt: str,
+) -> list[Draw]:
     """The first `count` draws of the stream for (`seed`, `salt`)."""
     if count <= 0:
         return []
     return list(islice(draw_stream(pools, ratios, seed=seed, salt=salt), count))
 
 
-def pick_examples(candidates: Sequence[Seed], first: Seed, k: int, *, seed: int,
-                  salt: str) -> list[Seed]:
+def pick_examples(
+    candidates: Sequence[Seed], first: Seed, k: int, *, seed: int, salt: str
+) -> list[Seed]:
     """`first` and up to k-1 other seeds from `candidates`, deterministic per `salt`."""
     rng = random.Random(f"{seed}:{salt}")
     chosen = [first]

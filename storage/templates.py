@@ -41,16 +41,20 @@ def latest_template(db: Database, strategy: str, stage: str) -> TemplateVersion 
     """The newest version of `strategy`/`stage`, or None when it has none."""
     row = db.execute(
         f"SELECT {_COLUMNS} FROM templates WHERE strategy = ? AND stage = ? "
-        "ORDER BY version DESC LIMIT 1", [strategy, stage]).fetchone()
+        "ORDER BY version DESC LIMIT 1",
+        [strategy, stage],
+    ).fetchone()
     return _row(row) if row is not None else None
 
 
-def template_version(db: Database, strategy: str, stage: str,
-                     version: int) -> TemplateVersion | None:
+def template_version(
+    db: Database, strategy: str, stage: str, version: int
+) -> TemplateVersion | None:
     """One exact version, or None."""
     row = db.execute(
         f"SELECT {_COLUMNS} FROM templates WHERE strategy = ? AND stage = ? AND version = ?",
-        [strategy, stage, version]).fetchone()
+        [strategy, stage, version],
+    ).fetchone()
     return _row(row) if row is not None else None
 
 
@@ -58,20 +62,24 @@ def template_history(db: Database, strategy: str, stage: str) -> list[TemplateVe
     """Every version of `strategy`/`stage`, oldest first."""
     rows = db.execute(
         f"SELECT {_COLUMNS} FROM templates WHERE strategy = ? AND stage = ? ORDER BY version",
-        [strategy, stage]).fetchall()
+        [strategy, stage],
+    ).fetchall()
     return [_row(r) for r in rows]
 
 
-def add_template_version(db: Database, strategy: str, stage: str, body: str,
-                         note: str | None = None) -> tuple[TemplateVersion, bool]:
+def add_template_version(
+    db: Database, strategy: str, stage: str, body: str, note: str | None = None
+) -> tuple[TemplateVersion, bool]:
     """Store `body` as the next version unless it equals the latest; (latest, added)."""
     with transaction(db):
         latest = latest_template(db, strategy, stage)
         if latest is not None and latest.body == body:
             return latest, False
         version = 1 if latest is None else latest.version + 1
-        db.execute("INSERT INTO templates (strategy, stage, version, body, note) "
-                   "VALUES (?, ?, ?, ?, ?)", [strategy, stage, version, body, note])
+        db.execute(
+            "INSERT INTO templates (strategy, stage, version, body, note) VALUES (?, ?, ?, ?, ?)",
+            [strategy, stage, version, body, note],
+        )
     stored = template_version(db, strategy, stage, version)
     assert stored is not None
     return stored, True
@@ -104,7 +112,9 @@ def save_strategy_definition(db: Database, name: str, definition: dict[str, Any]
         db.execute(
             "INSERT INTO strategies (name, definition_json) VALUES (?, ?) "
             "ON CONFLICT(name) DO UPDATE SET definition_json = excluded.definition_json, "
-            "updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now')", [name, text])
+            "updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now')",
+            [name, text],
+        )
 
 
 def stored_strategy_definition(db: Database, name: str) -> dict[str, Any] | None:

@@ -15,8 +15,15 @@ from pipeline.strategies.definition import Param, Stage, Strategy
 
 STRATEGY_NAMES: tuple[str, ...] = tuple(STRATEGIES)
 
-__all__ = ["STRATEGIES", "STRATEGY_NAMES", "Param", "Stage", "Strategy", "get_strategy",
-           "validate_params"]
+__all__ = [
+    "STRATEGIES",
+    "STRATEGY_NAMES",
+    "Param",
+    "Stage",
+    "Strategy",
+    "get_strategy",
+    "validate_params",
+]
 
 
 def get_strategy(name: str) -> Strategy:
@@ -24,8 +31,9 @@ def get_strategy(name: str) -> Strategy:
     try:
         return STRATEGIES[name]
     except KeyError:
-        raise ConfigError(f"unknown strategy '{name}': use one of {', '.join(STRATEGY_NAMES)}") \
-            from None
+        raise ConfigError(
+            f"unknown strategy '{name}': use one of {', '.join(STRATEGY_NAMES)}"
+        ) from None
 
 
 def validate_params(strategy_name: str, params: Mapping[str, Any]) -> dict[str, Any]:

@@ -47,8 +47,10 @@ def check_self_verification(variables: Mapping[str, str]) -> str | None:
         return "invalid:answer_not_a_given"
     seed_answer = clean_answer(variables.get("seed_answer", ""))
     problem = variables.get("problem", "")
-    if seed_answer and not (normalise(seed_answer) in normalise(problem)
-                            or any(same_number(seed_answer, n) for n in numbers_in(problem))):
+    if seed_answer and not (
+        normalise(seed_answer) in normalise(problem)
+        or any(same_number(seed_answer, n) for n in numbers_in(problem))
+    ):
         return "invalid:seed_answer_missing"
     return None
 
@@ -56,7 +58,9 @@ def check_self_verification(variables: Mapping[str, str]) -> str | None:
 def check_fobar(variables: Mapping[str, str]) -> str | None:
     """The masked value must be a number of the seed, and the rewrite must contain x."""
     masked = clean_answer(variables.get("masked", ""))
-    if not masked or not any(same_number(masked, g) for g in numbers_in(variables["seed_question"])):
+    if not masked or not any(
+        same_number(masked, g) for g in numbers_in(variables["seed_question"])
+    ):
         return "invalid:masked_not_in_seed"
     if UNKNOWN_X.search(variables.get("mask.problem", "")) is None:
         return "invalid:no_unknown"

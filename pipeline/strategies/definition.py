@@ -68,8 +68,10 @@ class Param:
                 raise ConfigError(f"{where}: expected a list of strings, got {value!r}")
             bad = [v for v in value if self.choices and v not in self.choices]
             if bad:
-                raise ConfigError(f"{where}: unknown value(s) {', '.join(bad)}; "
-                                  f"choose from {', '.join(self.choices)}")
+                raise ConfigError(
+                    f"{where}: unknown value(s) {', '.join(bad)}; "
+                    f"choose from {', '.join(self.choices)}"
+                )
             return list(value)
         if self.minimum is not None and value < self.minimum:
             raise ConfigError(f"{where}: {value} is below the minimum {self.minimum:g}")
@@ -79,8 +81,12 @@ class Param:
 
     def describe(self) -> dict[str, Any]:
         """This param as plain JSON-able data (for the strategies table and the TUI)."""
-        data: dict[str, Any] = {"name": self.name, "type": self.type, "default": self.default,
-                                "help": self.help}
+        data: dict[str, Any] = {
+            "name": self.name,
+            "type": self.type,
+            "default": self.default,
+            "help": self.help,
+        }
         if self.minimum is not None:
             data["minimum"] = self.minimum
         if self.maximum is not None:
@@ -117,10 +123,16 @@ class Stage:
 
     def describe(self) -> dict[str, Any]:
         """This stage as plain JSON-able data."""
-        return {"name": self.name, "help": self.help, "kind": self.kind,
-                "sections": list(self.sections), "optional": list(self.optional),
-                "output": self.output if self.kind == "render" else None,
-                "repeat": self.repeat, "multi": self.multi}
+        return {
+            "name": self.name,
+            "help": self.help,
+            "kind": self.kind,
+            "sections": list(self.sections),
+            "optional": list(self.optional),
+            "output": self.output if self.kind == "render" else None,
+            "repeat": self.repeat,
+            "multi": self.multi,
+        }
 
 
 @dataclass(frozen=True)
@@ -159,8 +171,9 @@ class Strategy:
         unknown = sorted(set(params) - set(known))
         if unknown:
             names = ", ".join(known) or "none"
-            raise ConfigError(f"{prefix}.{unknown[0]}: unknown parameter for {self.name} "
-                              f"(it takes: {names})")
+            raise ConfigError(
+                f"{prefix}.{unknown[0]}: unknown parameter for {self.name} (it takes: {names})"
+            )
         out = self.defaults()
         for name, value in params.items():
             out[name] = known[name].validate(value, where=f"{prefix}.{name}")
@@ -177,8 +190,10 @@ class Strategy:
                 i += 1
                 continue
             group = [stage]
-            while i + len(group) < len(self.stages) and \
-                    self.stages[i + len(group)].repeat == stage.repeat:
+            while (
+                i + len(group) < len(self.stages)
+                and self.stages[i + len(group)].repeat == stage.repeat
+            ):
                 group.append(self.stages[i + len(group)])
             rounds = int(params.get(stage.repeat, 1))
             steps.extend((s, r) for r in range(rounds) for s in group)
@@ -198,8 +213,13 @@ class Strategy:
 
     def describe(self) -> dict[str, Any]:
         """The definition as JSON-able data, stored in the `strategies` table."""
-        return {"name": self.name, "title": self.title, "summary": self.summary,
-                "inputs": self.inputs, "answer_rule": self.answer_rule,
-                "answer_from": self.answer_from,
-                "stages": [s.describe() for s in self.stages],
-                "params": [p.describe() for p in self.params]}
+        return {
+            "name": self.name,
+            "title": self.title,
+            "summary": self.summary,
+            "inputs": self.inputs,
+            "answer_rule": self.answer_rule,
+            "answer_from": self.answer_from,
+            "stages": [s.describe() for s in self.stages],
+            "params": [p.describe() for p in self.params],
+        }

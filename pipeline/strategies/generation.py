@@ -66,20 +66,30 @@ def planned_strategies(config: ExperimentConfig, only: str | None) -> dict[str, 
     enabled = config.enabled_strategies()
     if only is None:
         if not enabled:
-            raise ConfigError(f"experiment '{config.name}' has no enabled strategy with a "
-                              "budget: set [strategies.NAME] budget = N")
+            raise ConfigError(
+                f"experiment '{config.name}' has no enabled strategy with a "
+                "budget: set [strategies.NAME] budget = N"
+            )
         return dict(enabled)
     get_strategy(only)
     if only not in enabled:
-        raise ConfigError(f"strategy '{only}' is not enabled with a budget in experiment "
-                          f"'{config.name}' (enabled: {', '.join(enabled) or 'none'})")
+        raise ConfigError(
+            f"strategy '{only}' is not enabled with a budget in experiment "
+            f"'{config.name}' (enabled: {', '.join(enabled) or 'none'})"
+        )
     return {only: enabled[only]}
 
 
-def generate(db: Database, experiment: str, *, strategy: str | None = None,
-             limit: int | None = None, backend: Backend | None = None,
-             chunk_size: int = DEFAULT_CHUNK,
-             on_progress: ProgressCallback | None = None) -> list[StrategyReport]:
+def generate(
+    db: Database,
+    experiment: str,
+    *,
+    strategy: str | None = None,
+    limit: int | None = None,
+    backend: Backend | None = None,
+    chunk_size: int = DEFAULT_CHUNK,
+    on_progress: ProgressCallback | None = None,
+) -> list[StrategyReport]:
     """Generate problems for `experiment`; one report per strategy run.
 
     Args:
@@ -98,8 +108,9 @@ def generate(db: Database, experiment: str, *, strategy: str | None = None,
             params = definition.validate_params(cfg.params)
             budget = cfg.budget if limit is None else min(cfg.budget, limit)
             pools = _pools(db, definition.inputs, ratios)
-            slots = plan_slots(definition, params, budget, pools=pools, ratios=ratios,
-                               seed=config.experiment.seed)
+            slots = plan_slots(
+                definition, params, budget, pools=pools, ratios=ratios, seed=config.experiment.seed
+            )
             report = StrategyReport(name, len(slots))
             stored = stored_slots(db, exp_id, [s.key for s in slots])
             for status, reason in stored.values():
@@ -112,11 +123,12 @@ def generate(db: Database, experiment: str, *, strategy: str | None = None,
             versions = {stage: t.version for stage, t in templates.items()}
             done = len(stored)
             for start in range(0, len(todo), chunk_size):
-                chunk = todo[start:start + chunk_size]
+                chunk = todo[start : start + chunk_size]
                 engine = runner.engine(db, _relay(on_progress, name, done, len(slots)))
                 outcomes = run_slots(engine, definition, bodies, params, sampling, chunk)
-                store_outcomes(db, exp_id, definition, runner.model_id, params, sampling,
-                               versions, outcomes)
+                store_outcomes(
+                    db, exp_id, definition, runner.model_id, params, sampling, versions, outcomes
+                )
                 for outcome in outcomes:
                     if outcome.status == "failed":
                         report.failed += 1
@@ -145,9 +157,11 @@ def _pools(db: Database, inputs: str, ratios: Mapping[str, float]) -> dict[str, 
     return load_pools(db, ratios, require_answer=inputs == "seed_answer")
 
 
-def _relay(callback: ProgressCallback | None, name: str, done: int,
-           total: int) -> Callable[[Progress], None]:
+def _relay(
+    callback: ProgressCallback | None, name: str, done: int, total: int
+) -> Callable[[Progress], None]:
     """Engine progress for one chunk, passed on as generation progress."""
+
     def relay(progress: Progress) -> None:
         _emit(callback, GenerationProgress(name, done, total, None, progress))
 

@@ -37,8 +37,9 @@ def default_templates() -> dict[str, dict[str, str]]:
     """The packaged default template of every strategy stage."""
     text = resources.files("pipeline").joinpath("data/strategy_templates.toml").read_text("utf-8")
     data = tomllib.loads(text)
-    return {name: {stage: str(body) for stage, body in stages.items()}
-            for name, stages in data.items()}
+    return {
+        name: {stage: str(body) for stage, body in stages.items()} for name, stages in data.items()
+    }
 
 
 def ensure_defaults(db: Database) -> None:
@@ -47,7 +48,9 @@ def ensure_defaults(db: Database) -> None:
     for strategy in STRATEGIES.values():
         save_strategy_definition(db, strategy.name, strategy.describe())
         for stage in strategy.stages:
-            seed_default_template(db, strategy.name, stage.name, defaults[strategy.name][stage.name])
+            seed_default_template(
+                db, strategy.name, stage.name, defaults[strategy.name][stage.name]
+            )
 
 
 def current_templates(db: Database, strategy: Strategy) -> dict[str, TemplateVersion]:
@@ -63,15 +66,23 @@ def current_templates(db: Database, strategy: Strategy) -> dict[str, TemplateVer
     return out
 
 
-def set_template(db: Database, strategy: Strategy, stage: str, body: str, *,
-                 note: str | None = None, path: str | None = None) -> tuple[TemplateVersion, bool]:
+def set_template(
+    db: Database,
+    strategy: Strategy,
+    stage: str,
+    body: str,
+    *,
+    note: str | None = None,
+    path: str | None = None,
+) -> tuple[TemplateVersion, bool]:
     """Check `body` and store it as the next version of `strategy`/`stage`; (version, added)."""
     try:
         strategy.stage(stage)
     except KeyError:
         names = ", ".join(s.name for s in strategy.stages)
-        raise InputError(f"strategy {strategy.name} has no stage '{stage}' (stages: {names})",
-                         path=path) from None
+        raise InputError(
+            f"strategy {strategy.name} has no stage '{stage}' (stages: {names})", path=path
+        ) from None
     check_template(body, strategy.variables(), path=path)
     ensure_defaults(db)
     return add_template_version(db, strategy.name, stage, body, note)
@@ -107,26 +118,32 @@ class ImportedTemplate:
     path: Path
 
 
-def import_templates(db: Database, folder: Path, *, note: str | None = None) -> list[ImportedTemplate]:
+def import_templates(
+    db: Database, folder: Path, *, note: str | None = None
+) -> list[ImportedTemplate]:
     """Store every changed `<strategy>/<stage>.txt` under `folder` as a new version.
 
     All files are checked before any is stored, so one bad file changes nothing.
     """
     if not folder.is_dir():
-        raise InputError("not a folder: give the folder that `flames strategies export` wrote",
-                         path=str(folder))
+        raise InputError(
+            "not a folder: give the folder that `flames strategies export` wrote", path=str(folder)
+        )
     found: list[tuple[Strategy, str, str, Path]] = []
     for sub in sorted(p for p in folder.iterdir() if p.is_dir()):
         strategy = STRATEGIES.get(sub.name)
         if strategy is None:
-            raise InputError(f"'{sub.name}' is not a strategy (known: {', '.join(STRATEGIES)})",
-                             path=str(sub))
+            raise InputError(
+                f"'{sub.name}' is not a strategy (known: {', '.join(STRATEGIES)})", path=str(sub)
+            )
         for path in sorted(sub.glob("*.txt")):
             stage = path.stem
             if stage not in {s.name for s in strategy.stages}:
                 names = ", ".join(s.name for s in strategy.stages)
-                raise InputError(f"strategy {strategy.name} has no stage '{stage}' "
-                                 f"(stages: {names})", path=str(path))
+                raise InputError(
+                    f"strategy {strategy.name} has no stage '{stage}' (stages: {names})",
+                    path=str(path),
+                )
             try:
                 body = path.read_text(encoding="utf-8")
             except UnicodeDecodeError as exc:
@@ -139,7 +156,51 @@ def import_templates(db: Database, folder: Path, *, note: str | None = None) -> 
     ensure_defaults(db)
     out: list[ImportedTemplate] = []
     for strategy, stage, body, path in found:
-        version, added = add_template_version(db, strategy.name, stage, body,
-                                              note or f"imported from {path}")
+        version, added = add_template_version(
+            db, strategy.name, stage, body, note or f"imported from {path}"
+        )
         out.append(ImportedTemplate(strategy.name, stage, version.version, added, path))
     return out
+
+
+def preview_prompt(db: Database, strategy: Strategy, stage: str, seed_id: int | None = None) -> str:
+    """The stage's latest template rendered on a real seed (or the first taxonomy pick).
+
+    Variables that earlier stages would produce are shown as `[name from an earlier
+    stage]`, so the preview never calls a model.
+    """
+    from pipeline.sampling import Seed
+    from pipeline.strategies.runner import Slot, initial_variables
+    from pipeline.strategies.template import placeholders, render
+    from pipeline.taxonomy import load_taxonomy, walk
+
+    try:
+        strategy.stage(stage)
+    except KeyError:
+        names = ", ".join(s.name for s in strategy.stages)
+        raise InputError(
+            f"strategy {strategy.name} has no stage '{stage}' (stages: {names})"
+        ) from None
+    body = current_templates(db, strategy)[stage].body
+    slot = Slot("preview")
+    if strategy.inputs == "taxonomy":
+        slot = Slot("preview", pick=walk(load_taxonomy(), 1, seed=0)[0])
+    elif strategy.inputs != "none":
+        sql = "SELECT id, question, answer, solution FROM seeds"
+        rows = db.execute(
+            sql + (" WHERE id = ?" if seed_id is not None else " ORDER BY id LIMIT ?"),
+            [seed_id if seed_id is not None else 3],
+        ).fetchall()
+        if not rows:
+            raise InputError(
+                "no seeds to preview on: import some with `flames seeds import`"
+                if seed_id is None
+                else f"no seed with id {seed_id}"
+            )
+        seeds = tuple(Seed(int(r[0]), "", r[1], r[2], r[3]) for r in rows)
+        slot = Slot("preview", seeds=seeds if strategy.inputs == "seeds" else seeds[:1])
+    variables = initial_variables(strategy, slot, strategy.defaults())
+    variables["round"] = "1"
+    for name in placeholders(body):
+        variables.setdefault(name, f"[{name} from an earlier stage]")
+    return render(body, variables)

@@ -46,8 +46,10 @@ class Slot:
             data["seed_ids"] = [s.id for s in self.seeds]
             data["seed_sets"] = [s.seed_set for s in self.seeds]
         if self.pick is not None:
-            data["taxonomy"] = {"topic": self.pick.topic_id,
-                                "concepts": [c.id for c in self.pick.concepts]}
+            data["taxonomy"] = {
+                "topic": self.pick.topic_id,
+                "concepts": [c.id for c in self.pick.concepts],
+            }
         return data
 
 
@@ -100,18 +102,27 @@ def initial_variables(strategy: Strategy, slot: Slot, params: Mapping[str, Any])
     variables = {name: _text(value) for name, value in params.items()}
     seed = slot.seed
     if seed is not None:
-        variables.update(seed_question=seed.question, seed_answer=seed.answer or "",
-                         seed_solution=seed.solution or "", problem=seed.question,
-                         answer=seed.answer or "")
+        variables.update(
+            seed_question=seed.question,
+            seed_answer=seed.answer or "",
+            seed_solution=seed.solution or "",
+            problem=seed.question,
+            answer=seed.answer or "",
+        )
     if strategy.inputs == "seeds":
-        variables["examples"] = "\n\n".join(f"Problem {i + 1}:\n{s.question}"
-                                            for i, s in enumerate(slot.seeds))
+        variables["examples"] = "\n\n".join(
+            f"Problem {i + 1}:\n{s.question}" for i, s in enumerate(slot.seeds)
+        )
         variables["k"] = str(len(slot.seeds))
     if slot.pick is not None:
         pick = slot.pick
-        variables.update(subject=pick.subject, topic=pick.topic,
-                         level=pick.level.replace("_", " "), taxonomy_path=pick.topic_id,
-                         concepts=", ".join(c.name for c in pick.concepts))
+        variables.update(
+            subject=pick.subject,
+            topic=pick.topic,
+            level=pick.level.replace("_", " "),
+            taxonomy_path=pick.topic_id,
+            concepts=", ".join(c.name for c in pick.concepts),
+        )
     if "level" in params:
         variables["level"] = str(params["level"]).replace("_", " ")
     return variables
@@ -123,9 +134,14 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def run_slots(engine: Engine, strategy: Strategy, templates: Mapping[str, str],
-              params: Mapping[str, Any], sampling: SamplingParams,
-              slots: Sequence[Slot]) -> list[SlotOutcome]:
+def run_slots(
+    engine: Engine,
+    strategy: Strategy,
+    templates: Mapping[str, str],
+    params: Mapping[str, Any],
+    sampling: SamplingParams,
+    slots: Sequence[Slot],
+) -> list[SlotOutcome]:
     """Run every stage of `strategy` for `slots`; one outcome per slot, in order."""
     states = [_State(s, initial_variables(strategy, s, params), SlotOutcome(s)) for s in slots]
     one = SamplingParams(**{**sampling.__dict__, "n": 1})
@@ -141,11 +157,18 @@ def run_slots(engine: Engine, strategy: Strategy, templates: Mapping[str, str],
                 state.variables[stage.output] = text
                 if stage.output == "problem":
                     state.produced = text
-                state.outcome.records.append(StageRecord(stage.name, round_, None,
-                                                         {"output": text}))
+                state.outcome.records.append(
+                    StageRecord(stage.name, round_, None, {"output": text})
+                )
             continue
-        requests = [Request(messages=(("user", render(templates[stage.name], s.variables)),),
-                            params=one, sample_index=s.slot.sample_index) for s in live]
+        requests = [
+            Request(
+                messages=(("user", render(templates[stage.name], s.variables)),),
+                params=one,
+                sample_index=s.slot.sample_index,
+            )
+            for s in live
+        ]
         for state, result in zip(live, engine.run(requests), strict=True):
             if result.status != "done":
                 state.outcome.status = "failed"
@@ -155,8 +178,9 @@ def run_slots(engine: Engine, strategy: Strategy, templates: Mapping[str, str],
     return [_finish(strategy, s) for s in states]
 
 
-def _take_reply(state: _State, stage: Stage, round_: int, key: str, text: str | None,
-                finish_reason: str | None) -> None:
+def _take_reply(
+    state: _State, stage: Stage, round_: int, key: str, text: str | None, finish_reason: str | None
+) -> None:
     parsed = parse_reply(text, finish_reason, stage)
     record: dict[str, Any] = {"sections": parsed.sections, "finish_reason": finish_reason}
     reason = parsed.reason

@@ -31,23 +31,33 @@ def text_hash(text: str) -> str | None:
     return hashlib.sha256(normalise(text).encode("utf-8")).hexdigest()
 
 
-def stored_slots(db: Database, experiment_id: int,
-                 keys: Sequence[str]) -> dict[str, tuple[str, str | None]]:
+def stored_slots(
+    db: Database, experiment_id: int, keys: Sequence[str]
+) -> dict[str, tuple[str, str | None]]:
     """slot key -> (status, reject_reason) for the keys already stored."""
     found: dict[str, tuple[str, str | None]] = {}
     for start in range(0, len(keys), _CHUNK):
-        part = list(keys[start:start + _CHUNK])
+        part = list(keys[start : start + _CHUNK])
         marks = ",".join("?" for _ in part)
         rows = db.execute(
             f"SELECT slot_key, status, reject_reason FROM problems WHERE experiment_id = ? "
-            f"AND slot_key IN ({marks})", [experiment_id, *part]).fetchall()
+            f"AND slot_key IN ({marks})",
+            [experiment_id, *part],
+        ).fetchall()
         found.update({r[0]: (r[1], r[2]) for r in rows})
     return found
 
 
-def store_outcomes(db: Database, experiment_id: int, strategy: Strategy, model: str,
-                   params: dict[str, Any], sampling: SamplingParams,
-                   templates: dict[str, int], outcomes: Sequence[SlotOutcome]) -> int:
+def store_outcomes(
+    db: Database,
+    experiment_id: int,
+    strategy: Strategy,
+    model: str,
+    params: dict[str, Any],
+    sampling: SamplingParams,
+    templates: dict[str, int],
+    outcomes: Sequence[SlotOutcome],
+) -> int:
     """Write every ok or rejected outcome with its stage outputs; returns rows added."""
     added = 0
     versions = json.dumps(templates, sort_keys=True)
@@ -57,19 +67,34 @@ def store_outcomes(db: Database, experiment_id: int, strategy: Strategy, model: 
             if outcome.status == "failed":
                 continue
             slot = outcome.slot
-            params_json = json.dumps({"strategy": params, "sampling": sampling_data,
-                                      "inputs": slot.inputs()}, sort_keys=True)
+            params_json = json.dumps(
+                {"strategy": params, "sampling": sampling_data, "inputs": slot.inputs()},
+                sort_keys=True,
+            )
             cursor = db.execute(
                 "INSERT INTO problems (experiment_id, strategy, seed_id, taxonomy_node, text, "
                 "reference_answer, answer_rule, status, reject_reason, template_version, model, "
                 "params_json, request_keys, content_hash, slot_key) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (experiment_id, slot_key) DO NOTHING",
-                [experiment_id, strategy.name, slot.seed.id if slot.seed else None,
-                 slot.pick.node if slot.pick else None, outcome.problem,
-                 outcome.reference_answer, strategy.answer_rule, outcome.status,
-                 outcome.reason, versions, model, params_json,
-                 json.dumps(outcome.request_keys), text_hash(outcome.problem), slot.key])
+                [
+                    experiment_id,
+                    strategy.name,
+                    slot.seed.id if slot.seed else None,
+                    slot.pick.node if slot.pick else None,
+                    outcome.problem,
+                    outcome.reference_answer,
+                    strategy.answer_rule,
+                    outcome.status,
+                    outcome.reason,
+                    versions,
+                    model,
+                    params_json,
+                    json.dumps(outcome.request_keys),
+                    text_hash(outcome.problem),
+                    slot.key,
+                ],
+            )
             if cursor.rowcount != 1:
                 continue
             added += 1
@@ -77,6 +102,15 @@ def store_outcomes(db: Database, experiment_id: int, strategy: Strategy, model: 
             db.conn.executemany(
                 "INSERT INTO stage_outputs (problem_id, stage, round, request_key, parsed_json) "
                 "VALUES (?, ?, ?, ?, ?)",
-                [(problem_id, r.stage, r.round, r.request_key,
-                  json.dumps(r.parsed, ensure_ascii=False)) for r in outcome.records])
+                [
+                    (
+                        problem_id,
+                        r.stage,
+                        r.round,
+                        r.request_key,
+                        json.dumps(r.parsed, ensure_ascii=False),
+                    )
+                    for r in outcome.records
+                ],
+            )
     return added

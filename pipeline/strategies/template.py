@@ -37,14 +37,20 @@ def check_template(body: str, allowed: Iterable[str], *, path: str | None = None
     bad = SUSPECT.search(body)
     if bad is not None:
         line = body.count("\n", 0, bad.start()) + 1
-        snippet = body[bad.start():bad.start() + 30].splitlines()[0]
-        raise InputError(f"'{snippet}' is not a placeholder: write {{{{name}}}} with a plain "
-                         "variable name", path=path, line=line)
+        snippet = body[bad.start() : bad.start() + 30].splitlines()[0]
+        raise InputError(
+            f"'{snippet}' is not a placeholder: write {{{{name}}}} with a plain variable name",
+            path=path,
+            line=line,
+        )
     known = set(allowed)
     for name in placeholders(body):
         if name not in known:
-            raise InputError(f"unknown variable {{{{{name}}}}}; this strategy's templates can use: "
-                             f"{', '.join(sorted(known))}", path=path)
+            raise InputError(
+                f"unknown variable {{{{{name}}}}}; this strategy's templates can use: "
+                f"{', '.join(sorted(known))}",
+                path=path,
+            )
 
 
 def render(body: str, variables: Mapping[str, str]) -> str:

@@ -73,9 +73,14 @@ def parse_taxonomy(data: dict[str, Any], *, path: str = TAXONOMY_FILE) -> Taxono
         try:
             sid, level = str(raw["id"]), str(raw["level"])
             topics = tuple(
-                Topic(f"{sid}/{t['id']}", str(t["name"]), str(t.get("level", level)),
-                      tuple(Concept(f"{sid}/{t['id']}/{slug(c)}", str(c)) for c in t["concepts"]))
-                for t in raw["topics"])
+                Topic(
+                    f"{sid}/{t['id']}",
+                    str(t["name"]),
+                    str(t.get("level", level)),
+                    tuple(Concept(f"{sid}/{t['id']}/{slug(c)}", str(c)) for c in t["concepts"]),
+                )
+                for t in raw["topics"]
+            )
             subjects.append(Subject(sid, str(raw["name"]), level, topics))
         except (KeyError, TypeError) as exc:
             raise InputError(f"subject #{i + 1} is missing {exc}", path=path) from None

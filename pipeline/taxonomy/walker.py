@@ -36,19 +36,32 @@ class TaxonomyPick:
         return self.concepts[0].id
 
 
-def walk(taxonomy: Taxonomy, count: int, *, seed: int | str, coverage: str = "leaves",
-         subjects: Sequence[str] = (), levels: Sequence[str] = (),
-         concepts_per_problem: int = 2) -> list[TaxonomyPick]:
+def walk(
+    taxonomy: Taxonomy,
+    count: int,
+    *,
+    seed: int | str,
+    coverage: str = "leaves",
+    subjects: Sequence[str] = (),
+    levels: Sequence[str] = (),
+    concepts_per_problem: int = 2,
+) -> list[TaxonomyPick]:
     """`count` picks over the chosen part of the taxonomy, the same for the same seed."""
     if coverage not in COVERAGES:
         raise ConfigError(f"coverage '{coverage}': use one of {', '.join(COVERAGES)}")
     known = {s.id for s in taxonomy.subjects}
     unknown = [s for s in subjects if s not in known]
     if unknown:
-        raise ConfigError(f"taxonomy subject '{unknown[0]}' does not exist; "
-                          f"subjects: {', '.join(sorted(known))}")
-    topics = [t for s in taxonomy.subjects if not subjects or s.id in subjects
-              for t in s.topics if not levels or t.level in levels]
+        raise ConfigError(
+            f"taxonomy subject '{unknown[0]}' does not exist; subjects: {', '.join(sorted(known))}"
+        )
+    topics = [
+        t
+        for s in taxonomy.subjects
+        if not subjects or s.id in subjects
+        for t in s.topics
+        if not levels or t.level in levels
+    ]
     if not topics:
         raise ConfigError("no taxonomy topic matches the chosen subjects and levels")
     rng = random.Random(f"taxonomy:{seed}")
@@ -63,8 +76,9 @@ def _cycle(items: Sequence[object], rng: random.Random) -> Iterator[int]:
         yield from order
 
 
-def _picks(taxonomy: Taxonomy, topics: list[Topic], rng: random.Random, coverage: str,
-           per_problem: int) -> Iterator[TaxonomyPick]:
+def _picks(
+    taxonomy: Taxonomy, topics: list[Topic], rng: random.Random, coverage: str, per_problem: int
+) -> Iterator[TaxonomyPick]:
     if coverage == "leaves":
         leaves = [(t, c) for t in topics for c in t.concepts]
         for i in _cycle(leaves, rng):
@@ -84,8 +98,9 @@ def _picks(taxonomy: Taxonomy, topics: list[Topic], rng: random.Random, coverage
             yield _pick(taxonomy, topic, rng.choice(topic.concepts), rng, per_problem)
 
 
-def _pick(taxonomy: Taxonomy, topic: Topic, first: Concept, rng: random.Random,
-          per_problem: int) -> TaxonomyPick:
+def _pick(
+    taxonomy: Taxonomy, topic: Topic, first: Concept, rng: random.Random, per_problem: int
+) -> TaxonomyPick:
     others = [c for c in topic.concepts if c != first]
     extra = rng.sample(others, min(per_problem - 1, len(others)))
     subject = taxonomy.subject(topic)

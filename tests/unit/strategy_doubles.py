@@ -20,8 +20,14 @@ Reply = str | Completion | Exception
 Script = Callable[[str, Request], Reply]
 
 SEEDS = [
-    {"question": "Tom has 12 apples and buys 7 more. How many apples does he have?", "answer": "19"},
-    {"question": "A train travels 60 km per hour for 3 hours. How far does it go?", "answer": "180"},
+    {
+        "question": "Tom has 12 apples and buys 7 more. How many apples does he have?",
+        "answer": "19",
+    },
+    {
+        "question": "A train travels 60 km per hour for 3 hours. How far does it go?",
+        "answer": "180",
+    },
     {"question": "What is the sum of the first 10 positive integers?", "answer": "55"},
     {"question": "A rectangle is 4 cm wide and 9 cm long. What is its area?", "answer": "36"},
     {"question": "Sara reads 15 pages a day. How many pages does she read in 6 days?"},
@@ -50,9 +56,13 @@ class ScriptedBackend:
         self.closed = True
 
 
-def workspace(tmp_path: Path, strategies: dict[str, dict[str, object]], *,
-              seed_sets: dict[str, list[dict[str, str]]] | None = None,
-              seed: int = 7) -> tuple[object, str]:
+def workspace(
+    tmp_path: Path,
+    strategies: dict[str, dict[str, object]],
+    *,
+    seed_sets: dict[str, list[dict[str, str]]] | None = None,
+    seed: int = 7,
+) -> tuple[object, str]:
     """A workspace with seed sets and an experiment 'exp' running `strategies`."""
     db = open_db(tmp_path / "flames.db")
     sets = seed_sets or {"toy": SEEDS}
@@ -67,7 +77,7 @@ def workspace(tmp_path: Path, strategies: dict[str, dict[str, object]], *,
         for key, value in table.items():
             lines.append(f"{key} = {_toml(value)}")
         lines.append("")
-    lines.append('[sampling.generator]\ntemperature = 0.7\nmax_new_tokens = 64\nseed = 1\n')
+    lines.append("[sampling.generator]\ntemperature = 0.7\nmax_new_tokens = 64\nseed = 1\n")
     config = tmp_path / "exp.toml"
     config.write_text("\n".join(lines), encoding="utf-8")
     create_experiment(db, "exp", config_path=config)

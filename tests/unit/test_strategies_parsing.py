@@ -1,0 +1,68 @@
+"""Strict parsing of tagged replies: every unusable reply gets its reason."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipeline.strategies.definition import Stage
+from pipeline.strategies.parsing import numbers_in, parse_reply, problem_reason
+
+ONE = Stage("write", "", sections=("problem",))
+TWO = Stage("invert", "", sections=("problem", "answer"))
+MANY = Stage("ask", "", sections=("problem",), multi="problem")
+
+
+def test_a_well_formed_reply_is_taken() -> None:
+    parsed = parse_reply("Sure!\n<problem> What is 2+2? </problem>\n", "stop", ONE)
+    assert parsed.reason is None
+    assert parsed.sections == {"problem": "What is 2+2?"}
+    parsed = parse_reply("<PROBLEM>a</ Problem><answer>4</answer>", "stop", TWO)
+    assert parsed.sections == {"problem": "a", "answer": "4"}
+
+
+@pytest.mark.parametrize(
+    ("text", "finish", "reason"),
+    [
+        (None, "stop", "empty"),
+        ("   \n ", "stop", "empty"),
+        ("I'm sorry, but I can't help with that.", "stop", "refusal"),
+        ("As an AI language model, I cannot write problems.", "stop", "refusal"),
+        ("<problem>I cannot do this task.</problem>", "stop", "refusal"),
+        ("<problem>A farmer has 3 cows and", "length", "truncated"),
+        ("Here is a problem: what is 3+4?", "length", "truncated"),
+        ("<problem>A farmer has 3 cows", "stop", "unclosed_section:problem"),
+        ("What is 3+4?", "stop", "missing_section:problem"),
+        ("<problem>a</problem><problem>b</problem>", "stop", "duplicate_section:problem"),
+        ("<problem>   </problem>", "stop", "empty_section:problem"),
+        ("<problem><problem>x</problem></problem>", "stop", "nested_section:problem"),
+    ],
+)
+def test_unusable_replies_are_rejected_with_a_reason(
+    text: str | None, finish: str, reason: str
+) -> None:
+    assert parse_reply(text, finish, ONE).reason == reason
+
+
+def test_a_missing_second_section_is_named() -> None:
+    assert parse_reply("<problem>x is 4</problem>", "stop", TWO).reason == "missing_section:answer"
+
+
+def test_a_complete_reply_that_hit_the_length_limit_is_kept() -> None:
+    assert parse_reply("<problem>What is 2+2?</problem> and then", "length", ONE).reason is None
+
+
+def test_multi_sections_are_all_taken() -> None:
+    parsed = parse_reply("<problem>a one</problem>\n<problem>b two</problem>", "stop", MANY)
+    assert parsed.reason is None and parsed.items == ["a one", "b two"]
+
+
+def test_problem_checks() -> None:
+    seed = "Tom has 12 apples. How many?"
+    assert problem_reason("tom has 12   apples. how many", seed) == "copied_seed"
+    assert problem_reason("Too short", seed) == "too_short"
+    assert problem_reason("x" * 7000, seed) == "too_long"
+    assert problem_reason("Tom has 13 apples. How many now?", seed) is None
+
+
+def test_numbers_are_read_with_separators() -> None:
+    assert numbers_in("Pay $1,200 for 3.5 kg and -4 more, x2 not") == ["1200", "3.5", "-4"]
