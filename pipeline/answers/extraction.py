@@ -101,11 +101,18 @@ def _clean_tail(answer: str) -> str:
 
 def _answer_phrase(text: str) -> str | None:
     """What follows the last "the answer is" / "Final answer:" cue, up to the line end."""
+    # Search backwards from the last "answer" so long outputs are not scanned in full.
+    lower = text.lower()
+    end = len(lower)
     last = None
-    for last in _ANSWER_IS_RE.finditer(text):  # noqa: B007 - we want the final match
-        pass
-    if last is None:
-        return None
+    while last is None:
+        index = lower.rfind("answer", 0, end)
+        if index < 0:
+            return None
+        window_start = max(0, index - 24)
+        matches = list(_ANSWER_IS_RE.finditer(text, window_start, index + 40))
+        last = matches[-1] if matches else None
+        end = index
     rest = text[last.end() :]
     line = rest.split("\n", 1)[0]
     if not line.strip() and "\n" in rest:

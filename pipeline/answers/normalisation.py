@@ -6,6 +6,7 @@ runs in the caller's process; only what it cannot settle goes to the symbolic po
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from fractions import Fraction
@@ -32,9 +33,12 @@ _SCIENTIFIC_TEN = re.compile(
     r"([-+]?(?:\d+(?:\.\d*)?|\.\d+))\s*(?:\\times|\\cdot|\*|x|×)\s*10\s*\^\s*\{?\s*([-+]?\d{1,4})\s*\}?"
 )
 _FRACTION = re.compile(
-    r"([-+]?)\s*(?:\\frac\s*\{\s*([-+]?\d+(?:\.\d+)?)\s*\}\s*\{\s*(\d+(?:\.\d+)?)\s*\}"
-    r"|\\frac\s*(\d)\s*(\d)|([-+]?\d+(?:\.\d+)?)\s*/\s*(\d+(?:\.\d+)?))"
+    r"([-+]?)\s*(?:\\frac\s*(?:\{\s*([-+]?\d+(?:\.\d+)?)\s*\}|(\d))\s*"
+    r"(?:\{\s*(\d+(?:\.\d+)?)\s*\}|(\d))|([-+]?\d+(?:\.\d+)?)\s*/\s*(\d+(?:\.\d+)?))"
 )
+_WHITESPACE = re.compile(r"\s+")
+_SPACE_CARET = re.compile(r"\s+\^")
+_SPACED_THOUSANDS = re.compile(r"[-+]?\d{1,3}(?: \d{3})+(?:\.\d+)?")
 _CHOICE = re.compile(r"^\(?([A-Ea-e])\)?[.:]?$")
 _PLAIN_TEXT = re.compile(r"^[A-Za-z][A-Za-z '\-]*$")
 
@@ -48,6 +52,7 @@ class Number:
     is_percent: bool = False
 
 
+@functools.lru_cache(maxsize=8192)
 def clean(answer: str) -> str:
     """Strip layout that never changes meaning: math delimiters, spacing commands, `\\dfrac`, `\\text{}`."""
     s = answer.strip()
@@ -60,9 +65,21 @@ def clean(answer: str) -> str:
     s = s.replace("\\%", "%").replace("−", "-")
     s = _TEXT_CMD.sub(r" \1 ", s)
     s = _DEGREES.sub("", s)
-    s = re.sub(r"\s+", " ", s).strip()
-    s = re.sub(r"\s+\^", "^", s)
+    s = _SPACE_CARET.sub("^", _WHITESPACE.sub(" ", s).strip())
     return s.rstrip(".").strip()
+
+
+def unwrap_parens(s: str) -> str:
+    """Drop parentheses around the whole answer when they group nothing: "((-3))" -> "-3"."""
+    while s.startswith("(") and s.endswith(")") and "," not in s:
+        depth = 0
+        for i, ch in enumerate(s):
+            depth += ch == "("
+            depth -= ch == ")"
+            if depth == 0 and i < len(s) - 1:
+                return s
+        s = s[1:-1].strip()
+    return s
 
 
 def _strip_units(s: str) -> str:
@@ -86,13 +103,13 @@ def parse_number(answer: str) -> Number | None:
     s = clean(answer)
     if not s or len(s) > 96:
         return None
-    s = _ASSIGNMENT.sub("", _strip_units(s)).strip()
+    s = unwrap_parens(_ASSIGNMENT.sub("", _strip_units(s)).strip())
     if not s:
         return None
     percent = s.endswith("%")
     if percent:
         s = s[:-1].strip()
-    s = s.replace(" ", "") if re.fullmatch(r"[-+]?\d{1,3}(?: \d{3})+(?:\.\d+)?", s) else s
+    s = s.replace(" ", "") if _SPACED_THOUSANDS.fullmatch(s) else s
     if _PLAIN_NUMBER.fullmatch(s):
         return Number(_to_fraction(s), "." in s, percent)
     for pattern in (_SCIENTIFIC_E, _SCIENTIFIC_TEN):
@@ -104,8 +121,11 @@ def parse_number(answer: str) -> Number | None:
             return Number(Fraction(match.group(1)) * Fraction(10) ** exponent, True, percent)
     match = _FRACTION.fullmatch(s)
     if match:
-        sign, num1, den1, num2, den2, num3, den3 = match.groups()
-        num, den = (num1, den1) if num1 else (num2, den2) if num2 else (num3, den3)
+        sign, num_brace, num_digit, den_brace, den_digit, num_slash, den_slash = match.groups()
+        if num_slash is not None:
+            num, den = num_slash, den_slash
+        else:
+            num, den = num_brace or num_digit, den_brace or den_digit
         denominator = Fraction(den)
         if denominator == 0:
             return None
@@ -138,6 +158,9 @@ def numbers_equal(gold: Number, pred: Number) -> bool:
 def text_key(answer: str) -> str | None:
     """A comparison key for a word answer ("Yes", "(B)", "\\text{Monday}"), None for maths."""
     s = clean(answer)
+    inner = unwrap_parens(s)
+    if inner != s and _CHOICE.fullmatch(inner):
+        s = inner
     choice = _CHOICE.fullmatch(s)
     if choice:
         return "choice:" + choice.group(1).upper()
@@ -159,7 +182,7 @@ def canonical_key(answer: str) -> str:
     key = text_key(answer)
     if key is not None:
         return "text:" + key
-    return "str:" + re.sub(r"\s+", "", clean(answer))
+    return "str:" + _WHITESPACE.sub("", clean(answer))
 
 
 def fast_compare(gold: str, pred: str) -> tuple[bool | None, str]:
@@ -171,7 +194,7 @@ def fast_compare(gold: str, pred: str) -> tuple[bool | None, str]:
         return None, "no_gold"
     if not p:
         return False, "no_answer"
-    if g == p or re.sub(r"\s+", "", g) == re.sub(r"\s+", "", p):
+    if g == p or _WHITESPACE.sub("", g) == _WHITESPACE.sub("", p):
         return True, "identical"
     gold_number, pred_number = parse_number(g), parse_number(p)
     if gold_number is not None and pred_number is not None:

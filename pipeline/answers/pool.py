@@ -85,6 +85,35 @@ class _Worker:
     conn: Connection
     task: int | None = None
     deadline: float = field(default=0.0)
+    last_gold: str | None = None
+
+
+class _Queue:
+    """Pending task indices; a worker is offered tasks sharing its last gold first (its parse cache)."""
+
+    def __init__(self, pairs: Sequence[tuple[str, str]]) -> None:
+        self.order = deque(range(len(pairs)))
+        self.by_gold: dict[str, deque[int]] = {}
+        for index, (gold, _) in enumerate(pairs):
+            self.by_gold.setdefault(gold, deque()).append(index)
+        self.taken = [False] * len(pairs)
+        self.left = len(pairs)
+
+    def take(self, last_gold: str | None) -> int | None:
+        same = self.by_gold.get(last_gold) if last_gold is not None else None
+        for queue in (same, self.order):
+            while queue:
+                index = queue.popleft()
+                if not self.taken[index]:
+                    self.taken[index] = True
+                    self.left -= 1
+                    return index
+        return None
+
+    def give_back(self, index: int) -> None:
+        self.taken[index] = False
+        self.left += 1
+        self.order.appendleft(index)
 
 
 class SymbolicPool:
@@ -112,9 +141,16 @@ class SymbolicPool:
 
     def _await_ready(self, workers: list[_Worker]) -> None:
         for worker in workers:
-            if not worker.conn.poll(STARTUP_TIMEOUT_S) or worker.conn.recv() != READY:
+            try:
+                ready = worker.conn.poll(STARTUP_TIMEOUT_S) and worker.conn.recv() == READY
+            except (EOFError, OSError):
+                ready = False
+            if not ready:
                 self._kill(worker)
-                raise RuntimeError("a symbolic-check worker failed to start")
+                raise RuntimeError(
+                    "a symbolic-check worker failed to start (a script that grades answers "
+                    "needs the `if __name__ == '__main__':` guard, as multiprocessing requires)"
+                )
 
     def _kill(self, worker: _Worker) -> None:
         if worker.process.is_alive():
@@ -143,7 +179,7 @@ class SymbolicPool:
         ]
         self._await_ready(started)
         self._workers.extend(started)
-        pending = deque(range(len(pairs)))
+        pending = _Queue(pairs)
         busy: dict[Connection, _Worker] = {}
 
         def finish(worker: _Worker, result: Result) -> None:
@@ -154,16 +190,19 @@ class SymbolicPool:
             if progress is not None:
                 progress(1)
 
-        while pending or busy:
+        while pending.left or busy:
             for worker in list(self._workers):
-                if worker.task is None and pending:
-                    index = pending.popleft()
+                if worker.task is None and pending.left:
+                    index = pending.take(worker.last_gold)
+                    if index is None:
+                        break
                     try:
                         worker.conn.send((index, *pairs[index]))
                     except (OSError, ValueError):
-                        pending.appendleft(index)
+                        pending.give_back(index)
                         self._replace(worker)
                         continue
+                    worker.last_gold = pairs[index][0]
                     worker.task, worker.deadline = index, time.monotonic() + self.timeout_s
                     busy[worker.conn] = worker
             if not busy:

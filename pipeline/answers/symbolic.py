@@ -9,6 +9,7 @@ timeouts are disabled; the pool bounds each call by killing its worker.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from typing import Any
@@ -65,7 +66,9 @@ def to_latex(answer: str) -> str:
     return s
 
 
-def _parse(answer: str) -> list[Any]:
+@functools.lru_cache(maxsize=512)
+def _parse(answer: str) -> tuple[Any, ...]:
+    """Parsed forms of one answer; cached because a gold answer meets many predictions."""
     from math_verify import LatexExtractionConfig, parse
 
     latex = to_latex(answer)
@@ -73,7 +76,7 @@ def _parse(answer: str) -> list[Any]:
     parsed = parse("$" + latex + "$", extraction_config=config, parsing_timeout=None)
     if not parsed:
         parsed = parse("\\boxed{" + latex + "}", extraction_config=config, parsing_timeout=None)
-    return list(parsed)
+    return tuple(parsed)
 
 
 def symbolic_compare(gold: str, pred: str) -> tuple[bool | None, str]:
@@ -91,7 +94,9 @@ def symbolic_compare(gold: str, pred: str) -> tuple[bool | None, str]:
     if not pred_parsed:
         return False, "pred_unparsable"
     equal = bool(
-        verify(gold_parsed, pred_parsed, allow_set_relation_comp=True, timeout_seconds=None)
+        verify(
+            list(gold_parsed), list(pred_parsed), allow_set_relation_comp=True, timeout_seconds=None
+        )
     )
     return equal, "symbolic_equal" if equal else "symbolic_differ"
 
