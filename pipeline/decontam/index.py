@@ -58,6 +58,8 @@ def word_grams(offsets: I64, ids: I64, n: int) -> tuple[I64, U64]:
 
 
 def _distinct_pairs(doc: I64, gram: U64) -> tuple[I64, U64]:
+    if len(doc) == 0:
+        return doc, gram
     order = np.lexsort((gram, doc))
     doc, gram = doc[order], gram[order]
     head = np.r_[True, (doc[1:] != doc[:-1]) | (gram[1:] != gram[:-1])]

@@ -76,11 +76,16 @@ def word_ids(texts: Sequence[str]) -> tuple[I64, I64]:
     """Ragged word ids of normalised texts: (offsets of length n+1, ids)."""
     # Ids in order of first appearance: deterministic, unlike str hashes (PYTHONHASHSEED).
     vocab: defaultdict[str, int] = defaultdict(itertools.count().__next__)
-    ids = [vocab[w] for t in texts for w in t.split()]
+    # Chunks keep the temporary Python int list small (a million texts hold ~45M words).
+    parts = [
+        np.asarray([vocab[w] for t in texts[s : s + 50_000] for w in t.split()], np.int64)
+        for s in range(0, len(texts), 50_000)
+    ]
     lengths = np.fromiter((t.count(" ") + 1 if t else 0 for t in texts), np.int64, len(texts))
     offsets = np.zeros(len(texts) + 1, np.int64)
     np.cumsum(lengths, out=offsets[1:])
-    return offsets, np.asarray(ids, np.int64)
+    ids = np.concatenate(parts) if parts else np.empty(0, np.int64)
+    return offsets, ids
 
 
 def shingles(offsets: I64, ids: I64, n: int) -> tuple[I64, U64]:

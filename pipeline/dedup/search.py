@@ -34,7 +34,7 @@ class SearchOptions:
     rows: int = 3
     max_bucket: int = 200
     expand_rounds: int = 2
-    expand_min: float = 0.6
+    expand_min: float = 0.8
     expand_neighbours: int = 12
 
 
@@ -72,11 +72,21 @@ def _score_codes(
     return codes[keep], scores[keep]
 
 
+def _not_in(candidates: I64, seen: I64) -> I64:
+    """The sorted unique `candidates` that are not in the sorted unique `seen`."""
+    if len(seen) == 0:
+        return candidates
+    at = np.minimum(np.searchsorted(seen, candidates), len(seen) - 1)
+    missing: I64 = candidates[seen[at] != candidates]
+    return missing
+
+
 def _expansion_candidates(codes: I64, scores: F32, n: int, options: SearchOptions) -> I64:
     """Pairs of texts that are both close neighbours of one text, as sorted unique codes."""
-    strong = scores >= options.expand_min
-    left, right = _split(codes[strong], n)
-    weight = scores[strong]
+    if len(codes) == 0:
+        return codes
+    left, right = _split(codes, n)
+    weight = scores
     centre = np.concatenate((left, right))
     other = np.concatenate((right, left))
     w = np.concatenate((weight, weight))
@@ -135,7 +145,7 @@ def search_pairs(
     kept, scores = _score_codes(texts, lengths, found, opts, work_cut)
     report("scoring", 1, 1)
     for round_ in range(opts.expand_rounds):
-        fresh = np.setdiff1d(_expansion_candidates(kept, scores, n, opts), seen, assume_unique=True)
+        fresh = _not_in(_expansion_candidates(kept, scores, n, opts), seen)
         if len(fresh) == 0:
             break
         seen = np.sort(np.concatenate((seen, fresh)))
