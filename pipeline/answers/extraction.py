@@ -4,7 +4,8 @@ Rules are tried in a fixed order and the one that fired is returned with the ans
 so a changed rule can be audited and re-run over stored raw text:
 `boxed` (last `\\boxed{}` / `\\fbox{}`), `hash` (GSM8K `#### N`), `the_answer_is`
 ("the answer is ...", "Final answer: ..."), `bare` (the text is itself a short answer),
-`last_number` (optional fallback), `none`.
+`last_latex` (the last `$...$` span, unless a number follows it), `last_number`
+(optional fallback), `none`.
 """
 
 from __future__ import annotations
@@ -12,12 +13,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-RULES = ("boxed", "hash", "the_answer_is", "bare", "last_number", "none")
+RULES = ("boxed", "hash", "the_answer_is", "bare", "last_latex", "last_number", "none")
 
 # Text longer than this is cut to its tail before the regex rules run: final answers
 # live at the end, and a bound keeps every rule linear on megabyte inputs.
 MAX_SCAN_CHARS = 20_000
 MAX_ANSWER_CHARS = 1_000
+# The last-span rule looks only at the end of the text, where a final answer sits.
+LAST_MATH_CHARS = 4_000
 
 _BOX_RE = re.compile(r"\\(?:boxed|fbox)\s*(\{|[^\s{])")
 _HASH_RE = re.compile(r"####\s*([^\n]*)")
@@ -28,6 +31,9 @@ _ANSWER_IS_RE = re.compile(
 )
 _NUMBER_RE = re.compile(r"-?\d[\d,]*(?:\.\d+)?(?:/\d+)?|-?\.\d+")
 _WORD_RE = re.compile(r"(?<![\\a-zA-Z])[a-zA-Z]{3,}")
+_MATH_SPAN_RE = re.compile(
+    r"\$\$(.+?)\$\$|\\\[(.+?)\\\]|\\\((.+?)\\\)|(?<!\\)\$((?:\\\$|[^$\n])+?)(?<!\\)\$", re.DOTALL
+)
 _LATEX_CMD_RE = re.compile(r"\\[a-zA-Z]+\*?(?:\{[a-zA-Z*]*\})?")
 
 
@@ -120,7 +126,39 @@ def _answer_phrase(text: str) -> str | None:
     # "The answer is 18. She ..." -> keep only the first sentence unless it is maths.
     sentence = re.split(r"\.\s+(?=[A-Z])", line, maxsplit=1)[0]
     cleaned = _clean_tail(sentence)
+    if cleaned and not _looks_bare(cleaned, 200, 3):
+        # "Final Answer: The volume of $ABCD$ is 120" -> the maths inside the prose.
+        inner = _last_math(cleaned)
+        if inner is not None:
+            return inner[0]
     return cleaned or None
+
+
+def _is_prose(span: str) -> bool:
+    """A `$...$` span that is really text between two dollar amounts ("$5 and $")."""
+    return len(_WORD_RE.findall(_LATEX_CMD_RE.sub(" ", span))) > 2 or bool(
+        re.fullmatch(r"\s*\d[\d,.]*\s+[a-zA-Z]{2,}.*", span)
+    )
+
+
+def _last_math(text: str) -> tuple[str, str] | None:
+    """The later of the last math span (`$...$`, `\\(...\\)`, `\\[...\\]`) and the last number.
+
+    A number inside that span belongs to it; a number after it (prose like "... is 12.")
+    is the answer, as math-verify also decides by position.
+    """
+    span = None
+    for match in _MATH_SPAN_RE.finditer(text):
+        content = next(g for g in match.groups() if g is not None)
+        if content.strip() and not _is_prose(content):
+            span = (match.start(), match.end(), content.strip())
+    numbers = list(_NUMBER_RE.finditer(text))
+    number = numbers[-1] if numbers else None
+    if span is not None and (number is None or number.start() < span[1]):
+        return _clean_tail(span[2]), "last_latex"
+    if number is not None:
+        return number.group(0).rstrip(","), "last_number"
+    return None
 
 
 def _looks_bare(text: str, max_chars: int, max_words: int) -> bool:
@@ -170,6 +208,9 @@ def extract_answer(
         bare = _clean_tail(text)
         if bare:
             return Extraction(bare, "bare")
+    found = _last_math(text[-LAST_MATH_CHARS:])
+    if found is not None and (found[1] == "last_latex" or fallback_last_number):
+        return Extraction(found[0][:MAX_ANSWER_CHARS], found[1])
     if fallback_last_number:
         number = last_number(text)
         if number is not None:

@@ -47,6 +47,17 @@ CASES = [
         "\\begin{pmatrix} 1 & 2 \\\\ 3 & 4 \\end{pmatrix}",
         "bare",
     ),
+    # the last math span, unless a number follows it
+    ("So the ordered pair is $(7, 6)$. <|im_start|>user", "(7, 6)", "last_latex"),
+    ("Answer \\( (9+1) \\)", "(9+1)", "last_latex"),
+    ("We get \\[ x = \\frac{3}{4} \\]", "x = \\frac{3}{4}", "last_latex"),
+    (
+        "Since $d$ divides 90, there are 12 such sequences. I hope it is correct.",
+        "12",
+        "last_number",
+    ),
+    ("Final Answer: The volume of $ABCD$ is 120. I hope it is correct.", "120", "the_answer_is"),
+    ("It costs $5 and $6 more, so 11 in all, which is what we pay today", "11", "last_number"),
     # last-number fallback
     ("I think 4", "4", "last_number"),
     ("She buys 3 pens, then 2 more, so she has 5 pens in total now", "5", "last_number"),
