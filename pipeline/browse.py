@@ -98,29 +98,78 @@ def _needs_joins(query: ProblemQuery) -> bool:
     return query.kept != "all" or bool(query.ranges) or query.sort != "id"
 
 
+def _source(query: ProblemQuery) -> str:
+    """The FROM clause: sorting by a score walks that score's index (scored problems only)."""
+    if query.sort != "id":
+        return (
+            "FROM scores s JOIN problems p ON p.id = s.problem_id "
+            "LEFT JOIN marks m ON m.problem_id = p.id"
+        )
+    return f"FROM problems p {JOINS}"
+
+
+def _where(query: ProblemQuery) -> tuple[str, list[Any]]:
+    where, params = where_clause(query)
+    if query.sort != "id":
+        if query.sort not in SORTS:
+            raise ConfigError(f"sort '{query.sort}' is unknown: use one of {', '.join(SORTS)}")
+        where = (where + " AND " if where else "WHERE ") + f"s.{query.sort} IS NOT NULL"
+    return where, params
+
+
 def count_problems(db: Database, query: ProblemQuery) -> int:
     """How many problems match (joins only when a filter needs them, to stay fast)."""
-    where, params = where_clause(query)
-    joins = JOINS if _needs_joins(query) else ""
-    return int(db.execute(f"SELECT COUNT(*) FROM problems p {joins} {where}", params).fetchone()[0])
+    where, params = _where(query)
+    source = _source(query) if _needs_joins(query) else "FROM problems p"
+    return int(db.execute(f"SELECT COUNT(*) {source} {where}", params).fetchone()[0])
 
 
-def fetch_page(db: Database, query: ProblemQuery, offset: int, limit: int) -> list[ProblemRow]:
-    """Rows `offset`..`offset+limit` of the query, in its order."""
-    if query.sort not in SORTS:
-        raise ConfigError(f"sort '{query.sort}' is unknown: use one of {', '.join(SORTS)}")
-    where, params = where_clause(query)
+def fetch_page(
+    db: Database, query: ProblemQuery, offset: int, limit: int, total: int | None = None
+) -> list[ProblemRow]:
+    """Rows `offset`..`offset+limit` of the query, in its order.
+
+    Given the `total`, a page in the second half is read backwards from the end, so the
+    last page of a million rows costs what the first does (OFFSET walks skipped rows).
+    """
+    where, params = _where(query)
+    descending = query.descending
+    reverse = total is not None and offset > total // 2
+    if reverse and total is not None:
+        limit = max(0, min(limit, total - offset))
+        offset = max(0, total - offset - limit)
+        descending = not descending
     kept_sql, kept_params = kept_condition(query.selection)
-    direction = "DESC" if query.descending else "ASC"
-    order = "p.id" if query.sort == "id" else f"s.{query.sort} IS NULL, s.{query.sort}"
+    direction = "DESC" if descending else "ASC"
+    key = "p.id" if query.sort == "id" else "s.problem_id"
+    order = (
+        f"{key} {direction}"
+        if query.sort == "id"
+        else f"s.{query.sort} {direction}, {key} {direction}"
+    )
     rows = db.execute(
         "SELECT p.id, p.strategy, p.status, s.judge_score, s.nn_sim, s.decontam_overlap, "
         f"s.majority_share, m.mark, substr(p.text, 1, 300), CASE WHEN {kept_sql} THEN 1 ELSE 0 END "
-        f"FROM problems p {JOINS} {where} ORDER BY {order} {direction}, p.id {direction} "
-        "LIMIT ? OFFSET ?",
+        f"{_source(query)} {where} ORDER BY {order} LIMIT ? OFFSET ?",
         [*kept_params, *params, limit, offset],
     ).fetchall()
-    return [ProblemRow(*r[:9], kept=bool(r[9])) for r in rows]
+    if reverse:
+        rows.reverse()
+    return [
+        ProblemRow(
+            id=r[0],
+            strategy=r[1],
+            status=r[2],
+            judge=r[3],
+            nn_sim=r[4],
+            decontam=r[5],
+            majority=r[6],
+            mark=r[7],
+            text=r[8],
+            kept=bool(r[9]),
+        )
+        for r in rows
+    ]
 
 
 @dataclass

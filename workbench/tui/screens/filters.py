@@ -12,7 +12,8 @@ from textual.containers import Horizontal
 from textual.markup import escape
 from textual.widgets import DataTable, Footer, Input, Label, Select, Sparkline, Static
 
-from pipeline.thresholds import POLICIES, Selection, examples_near, score_histogram, strategy_counts
+from pipeline.signal_index import SignalIndex, fingerprint, load_index
+from pipeline.thresholds import POLICIES, Selection, examples_near
 from workbench.tui.screens.base import WorkbenchScreen
 from workbench.tui.widgets.field import Field
 
@@ -77,13 +78,19 @@ class FiltersScreen(WorkbenchScreen):
         yield Static("", id="examples")
         yield Footer()
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.index: SignalIndex | None = None
+        self.index_key: tuple[object, ...] | None = None
+        self.index_seconds = 0.0
+
     def on_mount(self) -> None:
         table = self.query_one("#counts", DataTable)
         table.add_columns("strategy", "kept", "dropped", "kept %")
         self.refresh_counts()
 
     def on_screen_resume(self) -> None:
-        self.refresh_counts()
+        self.refresh_counts()  # the worker rescans if marks or finished jobs changed signals
 
     @property
     def column(self) -> str:
@@ -143,6 +150,7 @@ class FiltersScreen(WorkbenchScreen):
         select.value = names[(names.index(self.column) + 1) % len(names)]
 
     def action_refresh_counts(self) -> None:
+        self.index = None
         self.refresh_counts()
 
     # -- queries ------------------------------------------------------------------------
@@ -155,15 +163,27 @@ class FiltersScreen(WorkbenchScreen):
     def _query(
         self, experiment_id: int | None, selection: Selection, column: str, threshold: float
     ) -> None:
-        started = time.perf_counter()
         with self.workspace.db() as db:
-            counts = strategy_counts(db, experiment_id, selection)
+            key = fingerprint(db, experiment_id)
+            if self.index is None or self.index_key != key:
+                self.app.call_from_thread(self._loading)
+                loading = time.perf_counter()
+                self.index = load_index(db, experiment_id)
+                self.index_key = key
+                self.index_seconds = time.perf_counter() - loading
+            started = time.perf_counter()
+            counts = self.index.counts(selection)
             counts_ms = (time.perf_counter() - started) * 1000
-            hist = score_histogram(db, experiment_id, column, bins=40)
+            hist = self.index.histogram(column, bins=40)
             examples = examples_near(db, experiment_id, column, threshold, n=2)
         total_ms = (time.perf_counter() - started) * 1000
         self.app.call_from_thread(
             self._show, selection, counts, hist, examples, column, threshold, counts_ms, total_ms
+        )
+
+    def _loading(self) -> None:
+        self.query_one("#filter-timing", Static).update(
+            "loading the experiment's signals (one scan; later changes are instant)..."
         )
 
     def _show(
@@ -204,6 +224,8 @@ class FiltersScreen(WorkbenchScreen):
         lines += [f"  #{i} {v:.3f} {escape(text[:58])}" for i, v, text in below] or ["  none"]
         self.query_one("#examples", Static).update("\n".join(lines))
         self.query_one("#filter-timing", Static).update(
-            f"counts {counts_ms:.0f} ms, all queries {total_ms:.0f} ms  "
-            f"CLI: flames filter --policy {selection.policy}"
+            f"counts {counts_ms:.0f} ms, all {total_ms:.0f} ms (signals of "
+            f"{self.index.size if self.index else 0:,} problems loaded in "
+            f"{self.index_seconds:.1f} s)  CLI: flames filter "
+            f"{self.flames.experiment_name or 'EXPERIMENT'} --policy {selection.policy}"
         )

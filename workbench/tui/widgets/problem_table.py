@@ -131,9 +131,9 @@ class ProblemTable(ScrollView, can_focus=True):
         self.post_message(self.Counted(count))
 
     @work(thread=True, group="problem-pages", exit_on_error=False)
-    def _fetch(self, query: ProblemQuery, page: int, generation: int) -> None:
+    def _fetch(self, query: ProblemQuery, page: int, generation: int, total: int) -> None:
         with self.workspace.db() as db:
-            rows = fetch_page(db, query, page * PAGE_SIZE, PAGE_SIZE)
+            rows = fetch_page(db, query, page * PAGE_SIZE, PAGE_SIZE, total)
         self.app.call_from_thread(self._store_page, page, rows, generation)
 
     def _store_page(self, page: int, rows: list[ProblemRow], generation: int) -> None:
@@ -155,7 +155,7 @@ class ProblemTable(ScrollView, can_focus=True):
         if rows is None:
             if page not in self._pending:
                 self._pending.add(page)
-                self._fetch(self.query_spec, page, self._generation)
+                self._fetch(self.query_spec, page, self._generation, self.row_count)
             return None
         self._pages.move_to_end(page)
         return rows[offset] if offset < len(rows) else None
