@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pipeline.strategies import checks
 from pipeline.strategies.definition import Param, Stage, Strategy
+from pipeline.taxonomy import load_taxonomy
 
 LEVELS = ("grade_school", "middle_school", "high_school", "competition", "college")
 
@@ -186,7 +187,13 @@ TAXONOMY_KEY_CONCEPTS = Strategy(
             "what the walk spreads evenly over",
             choices=("leaves", "topics", "subjects"),
         ),
-        Param("subjects", "list", [], "subject ids to walk (empty: all)"),
+        Param(
+            "subjects",
+            "list",
+            [],
+            "subject ids to walk (empty: all)",
+            choices=tuple(s.id for s in load_taxonomy().subjects),
+        ),
         Param("levels", "list", [], "levels to walk (empty: all)", choices=LEVELS),
         Param(
             "concepts_per_problem",

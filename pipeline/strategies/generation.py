@@ -105,7 +105,10 @@ def generate(
     try:
         for name, cfg in planned_strategies(config, strategy).items():
             definition = get_strategy(name)
-            params = definition.validate_params(cfg.params)
+            try:
+                params = definition.validate_params(cfg.params)
+            except ConfigError as exc:
+                raise ConfigError(f"experiment '{experiment}': {exc}") from None
             budget = cfg.budget if limit is None else min(cfg.budget, limit)
             pools = _pools(db, definition.inputs, ratios)
             slots = plan_slots(
@@ -124,8 +127,11 @@ def generate(
             done = len(stored)
             for start in range(0, len(todo), chunk_size):
                 chunk = todo[start : start + chunk_size]
-                engine = runner.engine(db, _relay(on_progress, name, done, len(slots)))
-                outcomes = run_slots(engine, definition, bodies, params, sampling, chunk)
+                relay = _Relay(on_progress, name, done, len(slots))
+                engine = runner.engine(db, relay.requests)
+                outcomes = run_slots(
+                    engine, definition, bodies, params, sampling, chunk, on_stage=relay.stage
+                )
                 store_outcomes(
                     db, exp_id, definition, runner.model_id, params, sampling, versions, outcomes
                 )
@@ -157,15 +163,22 @@ def _pools(db: Database, inputs: str, ratios: Mapping[str, float]) -> dict[str, 
     return load_pools(db, ratios, require_answer=inputs == "seed_answer")
 
 
-def _relay(
-    callback: ProgressCallback | None, name: str, done: int, total: int
-) -> Callable[[Progress], None]:
-    """Engine progress for one chunk, passed on as generation progress."""
+class _Relay:
+    """Passes engine progress on as generation progress, naming the current stage."""
 
-    def relay(progress: Progress) -> None:
-        _emit(callback, GenerationProgress(name, done, total, None, progress))
+    def __init__(self, callback: ProgressCallback | None, name: str, done: int, total: int):
+        self.callback, self.name, self.done, self.total = callback, name, done, total
+        self.current: str | None = None
 
-    return relay
+    def stage(self, stage: str, round_: int) -> None:
+        self.current = stage if round_ == 0 else f"{stage} (round {round_ + 1})"
+        _emit(self.callback, GenerationProgress(self.name, self.done, self.total, self.current))
+
+    def requests(self, progress: Progress) -> None:
+        _emit(
+            self.callback,
+            GenerationProgress(self.name, self.done, self.total, self.current, progress),
+        )
 
 
 def _emit(callback: ProgressCallback | None, event: GenerationProgress) -> None:

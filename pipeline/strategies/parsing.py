@@ -23,6 +23,7 @@ REFUSAL = re.compile(
 )
 MIN_PROBLEM_CHARS = 15
 MAX_PROBLEM_CHARS = 6000
+MAX_REPLY_CHARS = 200_000  # longer replies are rejected unread (hostile servers)
 NUMBER = re.compile(r"(?<![\w.])-?\d+(?:,\d{3})*(?:\.\d+)?(?![\w])")
 
 
@@ -35,13 +36,28 @@ class Parsed:
     reason: str | None = None
 
 
-def _tag(name: str) -> re.Pattern[str]:
+def _tags(name: str) -> re.Pattern[str]:
     escaped = re.escape(name)
-    return re.compile(rf"<\s*{escaped}\s*>(.*?)<\s*/\s*{escaped}\s*>", re.IGNORECASE | re.DOTALL)
+    return re.compile(rf"<\s*(/?)\s*{escaped}\s*>", re.IGNORECASE)
 
 
-def _opens(name: str, text: str) -> bool:
-    return re.search(rf"<\s*{re.escape(name)}\s*>", text, re.IGNORECASE) is not None
+def _sections(name: str, text: str) -> tuple[list[tuple[str, bool]], bool]:
+    """Closed sections called `name` as (content, has_nested_opening), and whether one is left
+    open. One linear pass over the tags, so hostile replies full of tags stay cheap."""
+    found: list[tuple[str, bool]] = []
+    open_at: int | None = None
+    nested = False
+    for match in _tags(name).finditer(text):
+        closing = bool(match.group(1))
+        if not closing:
+            if open_at is None:
+                open_at, nested = match.end(), False
+            else:
+                nested = True
+        elif open_at is not None:
+            found.append((text[open_at : match.start()], nested))
+            open_at = None
+    return found, open_at is not None
 
 
 def is_refusal(text: str) -> bool:
@@ -53,27 +69,29 @@ def parse_reply(text: str | None, finish_reason: str | None, stage: Stage) -> Pa
     """The sections of `stage` found in `text`, strictly; `reason` set when rejected."""
     if text is None or not text.strip():
         return Parsed(reason="empty")
+    if len(text) > MAX_REPLY_CHARS:
+        return Parsed(reason="too_long")
     if is_refusal(text):
         return Parsed(reason="refusal")
     parsed = Parsed()
     for name in (*stage.sections, *stage.optional):
         required = name in stage.sections
-        matches = [m.group(1) for m in _tag(name).finditer(text)]
+        matches, left_open = _sections(name, text)
         if not matches:
             if not required:
                 continue
             if finish_reason == "length":
                 return Parsed(reason="truncated")
-            if _opens(name, text):
+            if left_open:
                 return Parsed(reason=f"unclosed_section:{name}")
             return Parsed(reason=f"missing_section:{name}")
         if len(matches) > 1 and name != stage.multi:
             return Parsed(reason=f"duplicate_section:{name}")
-        for content in matches:
-            reason = _content_reason(name, content)
+        for content, nested in matches:
+            reason = f"nested_section:{name}" if nested else _content_reason(name, content)
             if reason is not None and (required or name == stage.multi):
                 return Parsed(reason=reason)
-        cleaned = [m.strip() for m in matches]
+        cleaned = [m.strip() for m, _ in matches]
         if name == stage.multi:
             parsed.items = cleaned
         parsed.sections[name] = cleaned[0]
@@ -83,8 +101,6 @@ def parse_reply(text: str | None, finish_reason: str | None, stage: Stage) -> Pa
 def _content_reason(name: str, content: str) -> str | None:
     if not content.strip():
         return f"empty_section:{name}"
-    if _opens(name, content):
-        return f"nested_section:{name}"
     if is_refusal(content):
         return "refusal"
     return None

@@ -9,7 +9,7 @@ strictly, and a slot that fails a parse or a check stops with its reason.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -141,8 +141,12 @@ def run_slots(
     params: Mapping[str, Any],
     sampling: SamplingParams,
     slots: Sequence[Slot],
+    on_stage: Callable[[str, int], None] | None = None,
 ) -> list[SlotOutcome]:
-    """Run every stage of `strategy` for `slots`; one outcome per slot, in order."""
+    """Run every stage of `strategy` for `slots`; one outcome per slot, in order.
+
+    `on_stage(stage, round)` is called as each model stage starts (for progress bars).
+    """
     states = [_State(s, initial_variables(strategy, s, params), SlotOutcome(s)) for s in slots]
     one = SamplingParams(**{**sampling.__dict__, "n": 1})
     for stage, round_ in strategy.schedule(params):
@@ -161,6 +165,8 @@ def run_slots(
                     StageRecord(stage.name, round_, None, {"output": text})
                 )
             continue
+        if on_stage is not None:
+            on_stage(stage.name, round_)
         requests = [
             Request(
                 messages=(("user", render(templates[stage.name], s.variables)),),

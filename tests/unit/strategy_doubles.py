@@ -10,6 +10,8 @@ import json
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
+from sqlite_utils import Database
+
 from pipeline.experiments import create_experiment
 from pipeline.llm.backend import Completion
 from pipeline.llm.request import Request
@@ -62,7 +64,8 @@ def workspace(
     *,
     seed_sets: dict[str, list[dict[str, str]]] | None = None,
     seed: int = 7,
-) -> tuple[object, str]:
+    max_new_tokens: int = 64,
+) -> tuple[Database, str]:
     """A workspace with seed sets and an experiment 'exp' running `strategies`."""
     db = open_db(tmp_path / "flames.db")
     sets = seed_sets or {"toy": SEEDS}
@@ -77,7 +80,9 @@ def workspace(
         for key, value in table.items():
             lines.append(f"{key} = {_toml(value)}")
         lines.append("")
-    lines.append("[sampling.generator]\ntemperature = 0.7\nmax_new_tokens = 64\nseed = 1\n")
+    lines.append(
+        f"[sampling.generator]\ntemperature = 0.7\nmax_new_tokens = {max_new_tokens}\nseed = 1\n"
+    )
     config = tmp_path / "exp.toml"
     config.write_text("\n".join(lines), encoding="utf-8")
     create_experiment(db, "exp", config_path=config)

@@ -89,3 +89,11 @@ def test_definitions_describe_as_json_data() -> None:
         data = json.loads(json.dumps(strategy.describe()))
         assert data["name"] == strategy.name
         assert [s["name"] for s in data["stages"]] == [s.name for s in strategy.stages]
+
+
+def test_taxonomy_subjects_are_checked_against_the_taxonomy() -> None:
+    assert validate_params("taxonomy_key_concepts", {"subjects": ["calculus"]})["subjects"] == [
+        "calculus"
+    ]
+    with pytest.raises(ConfigError, match=r"params\.subjects: unknown value\(s\) calculas"):
+        validate_params("taxonomy_key_concepts", {"subjects": ["calculas"]})

@@ -66,3 +66,15 @@ def test_problem_checks() -> None:
 
 def test_numbers_are_read_with_separators() -> None:
     assert numbers_in("Pay $1,200 for 3.5 kg and -4 more, x2 not") == ["1200", "3.5", "-4"]
+
+
+def test_hostile_replies_stay_cheap_and_are_rejected() -> None:
+    # One linear pass over the tags: 20,000 openings would take minutes to scan pairwise.
+    assert parse_reply("<problem>" * 20_000, "stop", ONE).reason == "unclosed_section:problem"
+    assert parse_reply("<problem>x" + "</problem>" * 10_000, "stop", ONE).sections == {
+        "problem": "x"
+    }
+    assert parse_reply("a" * 300_000, "stop", ONE).reason == "too_long"
+    assert parse_reply(
+        "</problem>stray<problem>Fine text here</problem>", "stop", ONE
+    ).sections == {"problem": "Fine text here"}

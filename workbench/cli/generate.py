@@ -53,10 +53,10 @@ def command(experiment: str, strategy: str | None, limit: int | None, db_path: s
             if task is None:
                 task = progress.add_task(event.strategy, total=event.slots_total, detail="")
                 tasks[event.strategy] = task
-            detail = ""
+            detail = event.stage or ""
             if event.requests is not None and event.requests.total:
                 r = event.requests
-                detail = f"requests {r.done}/{r.total}"
+                detail += f"  requests {r.done}/{r.total}"
                 if r.tokens_per_s:
                     detail += f", {r.tokens_per_s:.0f} tok/s"
             progress.update(task, completed=event.slots_done, detail=detail)
