@@ -18,6 +18,8 @@ MAX_EXPONENT = 400
 MAX_ANSWER_CHARS = 20_000
 
 _SPACING = re.compile(r"(?<!\\)\\[,;:! ]|\\q?quad\b|\\displaystyle\b|\\left\b|\\right\b|~")
+# Thin spaces inside a number ("16,\\!386", "1\\,000") join digits; elsewhere they are spaces.
+_DIGIT_SPACING = re.compile(r"(?<=[\d,])\s*\\[,;:!]\s*(?=\d)|\\!")
 _TEXT_CMD = re.compile(r"\\(?:text|textbf|textit|mbox|mathrm|mathbf|operatorname)\s*\{([^{}]*)\}")
 _DEGREES = re.compile(r"\^\s*\{?\s*\\circ\s*\}?|°|\\degree\b")
 _CURRENCY = re.compile(r"\\\$|US\$|USD|€|£|¥|₹|\$")
@@ -60,7 +62,7 @@ def clean(answer: str) -> str:
         s = s.strip("$")
     if s.startswith("\\(") and s.endswith("\\)") or s.startswith("\\[") and s.endswith("\\]"):
         s = s[2:-2]
-    s = _SPACING.sub(" ", s)
+    s = _SPACING.sub(" ", _DIGIT_SPACING.sub("", s))
     s = s.replace("\\dfrac", "\\frac").replace("\\tfrac", "\\frac").replace("{,}", ",")
     s = s.replace("\\%", "%").replace("−", "-")
     s = _TEXT_CMD.sub(r" \1 ", s)
