@@ -89,12 +89,16 @@ def generate(
     backend: Backend | None = None,
     chunk_size: int = DEFAULT_CHUNK,
     on_progress: ProgressCallback | None = None,
+    reparse: bool = False,
 ) -> list[StrategyReport]:
     """Generate problems for `experiment`; one report per strategy run.
 
     Args:
         limit: at most this many problems per strategy in this run (the plan's prefix).
         backend: the generator to use; default loads the experiment's `models.generator`.
+        reparse: run stored slots again too, updating their rows in place: with unchanged
+            templates every call comes from the request cache, so this re-applies the
+            parsers and checks without generating anything.
     """
     config = load_experiment(db, experiment)
     exp_id = experiment_id(db, experiment)
@@ -115,7 +119,9 @@ def generate(
                 definition, params, budget, pools=pools, ratios=ratios, seed=config.experiment.seed
             )
             report = StrategyReport(name, len(slots))
-            stored = stored_slots(db, exp_id, [s.key for s in slots])
+            stored: dict[str, tuple[str, str | None]] = {}
+            if not reparse:
+                stored = stored_slots(db, exp_id, [s.key for s in slots])
             for status, reason in stored.values():
                 _count(report, status, reason)
             report.resumed = len(stored)
@@ -133,7 +139,15 @@ def generate(
                     engine, definition, bodies, params, sampling, chunk, on_stage=relay.stage
                 )
                 store_outcomes(
-                    db, exp_id, definition, runner.model_id, params, sampling, versions, outcomes
+                    db,
+                    exp_id,
+                    definition,
+                    runner.model_id,
+                    params,
+                    sampling,
+                    versions,
+                    outcomes,
+                    replace=reparse,
                 )
                 for outcome in outcomes:
                     if outcome.status == "failed":

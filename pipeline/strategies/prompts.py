@@ -116,6 +116,13 @@ class ImportedTemplate:
     version: int
     added: bool
     path: Path
+    missing_tags: tuple[str, ...] = ()  # sections the stage parses that the body never asks for
+
+
+def missing_tags(strategy: Strategy, stage: str, body: str) -> tuple[str, ...]:
+    """The sections `stage` requires whose `<tag>` the template never shows the model."""
+    sections = strategy.stage(stage).sections
+    return tuple(s for s in sections if f"<{s}>" not in body.lower())
 
 
 def import_templates(
@@ -159,7 +166,8 @@ def import_templates(
         version, added = add_template_version(
             db, strategy.name, stage, body, note or f"imported from {path}"
         )
-        out.append(ImportedTemplate(strategy.name, stage, version.version, added, path))
+        missing = missing_tags(strategy, stage, body)
+        out.append(ImportedTemplate(strategy.name, stage, version.version, added, path, missing))
     return out
 
 

@@ -22,6 +22,13 @@ from pipeline.strategies.runner import SlotOutcome
 from storage.database import transaction
 
 _CHUNK = 500
+_UPDATE = (
+    "ON CONFLICT (experiment_id, slot_key) DO UPDATE SET text = excluded.text, "
+    "reference_answer = excluded.reference_answer, status = excluded.status, "
+    "reject_reason = excluded.reject_reason, template_version = excluded.template_version, "
+    "model = excluded.model, params_json = excluded.params_json, "
+    "request_keys = excluded.request_keys, content_hash = excluded.content_hash"
+)
 
 
 def text_hash(text: str) -> str | None:
@@ -57,8 +64,14 @@ def store_outcomes(
     sampling: SamplingParams,
     templates: dict[str, int],
     outcomes: Sequence[SlotOutcome],
+    *,
+    replace: bool = False,
 ) -> int:
-    """Write every ok or rejected outcome with its stage outputs; returns rows added."""
+    """Write every ok or rejected outcome with its stage outputs; returns rows written.
+
+    A slot already stored is kept as it is, unless `replace` (re-parsing): then its row
+    is updated in place, keeping its id, and its stage outputs are written anew.
+    """
     added = 0
     versions = json.dumps(templates, sort_keys=True)
     sampling_data = asdict(sampling)
@@ -76,7 +89,7 @@ def store_outcomes(
                 "reference_answer, answer_rule, status, reject_reason, template_version, model, "
                 "params_json, request_keys, content_hash, slot_key) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT (experiment_id, slot_key) DO NOTHING",
+                + (_UPDATE if replace else "ON CONFLICT (experiment_id, slot_key) DO NOTHING"),
                 [
                     experiment_id,
                     strategy.name,
@@ -98,7 +111,12 @@ def store_outcomes(
             if cursor.rowcount != 1:
                 continue
             added += 1
-            problem_id = cursor.lastrowid
+            problem_id = db.execute(
+                "SELECT id FROM problems WHERE experiment_id = ? AND slot_key = ?",
+                [experiment_id, slot.key],
+            ).fetchone()[0]
+            if replace:
+                db.execute("DELETE FROM stage_outputs WHERE problem_id = ?", [problem_id])
             db.conn.executemany(
                 "INSERT INTO stage_outputs (problem_id, stage, round, request_key, parsed_json) "
                 "VALUES (?, ?, ?, ?, ?)",

@@ -48,6 +48,9 @@ def test_export_import_and_set_template(tmp_path: Path, capsys: pytest.CaptureFi
     path.write_text("Write a {{level}} problem. <problem>...</problem>\n")
     code, out, _ = flames(capsys, "strategies", "import", str(folder), "--db", db_path)
     assert code == 0 and "qft/write: now v2" in out and "1 templates changed" in out
+    (folder / "fobar" / "mask.txt").write_text("Mask {{seed_question}} as <problem></problem>\n")
+    code, out, err = flames(capsys, "strategies", "import", str(folder), "--db", db_path)
+    assert code == 0 and "mask.txt never shows <masked>" in err
     path.write_text("Write a {{levle}} problem.\n")
     code, _, err = flames(capsys, "strategies", "import", str(folder), "--db", db_path)
     assert code == 1 and "write.txt" in err and "unknown variable {{levle}}" in err

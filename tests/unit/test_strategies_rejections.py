@@ -135,3 +135,17 @@ def test_the_same_experiment_seed_gives_the_same_plan(tmp_path: Path) -> None:
         plans.append([r["slot_key"] for r in rows(db, "SELECT slot_key FROM problems ORDER BY id")])
     assert plans[0] == plans[1]
     assert plans[0] != plans[2]
+
+
+def test_reparse_updates_rows_in_place_from_the_cache(tmp_path: Path) -> None:
+    db, exp = workspace(tmp_path, {"qft": {"budget": 2}})
+    generate(db, exp, backend=ScriptedBackend(good_reply))
+    before = rows(db, "SELECT id, status FROM problems ORDER BY id")
+    db.execute("UPDATE problems SET status = 'rejected', reject_reason = 'stale'")
+    db.execute("DELETE FROM stage_outputs")
+    cached = ScriptedBackend(good_reply)
+    [report] = generate(db, exp, backend=cached, reparse=True)
+    assert cached.prompts == []  # every call answered from the request cache
+    assert (report.produced, report.resumed) == (2, 0)
+    assert rows(db, "SELECT id, status FROM problems ORDER BY id") == before
+    assert rows(db, "SELECT COUNT(*) AS n FROM stage_outputs") == [{"n": 2}]

@@ -28,8 +28,16 @@ console = Console(stderr=True)
     default=None,
     help="At most N problems per strategy in this run (a prefix of the plan).",
 )
+@click.option(
+    "--reparse",
+    is_flag=True,
+    help="Run stored problems again and update them in place: with unchanged templates the "
+    "model is not called (cached), so changed parsers and checks are re-applied.",
+)
 @db_option
-def command(experiment: str, strategy: str | None, limit: int | None, db_path: str) -> None:
+def command(
+    experiment: str, strategy: str | None, limit: int | None, reparse: bool, db_path: str
+) -> None:
     """Generate problems with EXPERIMENT's enabled strategies.
 
     Resumable: slots already stored are skipped and finished model calls come from
@@ -61,7 +69,9 @@ def command(experiment: str, strategy: str | None, limit: int | None, db_path: s
                     detail += f", {r.tokens_per_s:.0f} tok/s"
             progress.update(task, completed=event.slots_done, detail=detail)
 
-        reports = generate(db, experiment, strategy=strategy, limit=limit, on_progress=update)
+        reports = generate(
+            db, experiment, strategy=strategy, limit=limit, on_progress=update, reparse=reparse
+        )
     print_reports(reports)
 
 

@@ -103,6 +103,13 @@ def import_(folder: Path, note: str | None, db_path: str) -> None:
     changed = [r for r in results if r.added]
     for r in changed:
         click.echo(f"{r.strategy}/{r.stage}: now v{r.version}")
+    for r in results:
+        for tag in r.missing_tags:
+            click.echo(
+                f"warning: {r.path} never shows <{tag}>...</{tag}>; replies without that "
+                f"section are rejected as missing_section:{tag}",
+                err=True,
+            )
     click.echo(f"{len(changed)} templates changed, {len(results) - len(changed)} unchanged")
 
 
