@@ -94,3 +94,22 @@ async def test_decontamination_match_is_shown(sample_db: Path) -> None:
         app.push_screen(InspectorScreen(17))
         await settle(pilot, lambda: getattr(app.screen, "detail", None) is not None)
         assert "gsm8k" in text_of(pilot, "#inspector-decontam")
+
+
+async def test_score_range_and_seed_set_filters(sample_db: Path) -> None:
+    app = FlamesApp(sample_db, start="problems", cursor_blink=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        table = app.screen.query_one(ProblemTable)
+        await settle(pilot, lambda: table.current is not None)
+        await pilot.press("t")
+        app.screen.query_one("#range-column").value = "judge_score"  # type: ignore[attr-defined]
+        app.screen.query_one("#range-min").value = "0.5"  # type: ignore[attr-defined]
+        await pilot.press("enter")
+        db = open_db(sample_db)
+        expected = db.execute("SELECT COUNT(*) FROM scores WHERE judge_score >= 0.5").fetchone()[0]
+        await settle(pilot, lambda: table.row_count == expected)
+        await settle(pilot, lambda: table.current is not None)
+        assert table.current.judge >= 0.5  # type: ignore[union-attr]
+        app.screen.query_one("#seed-set").value = 1  # type: ignore[attr-defined]
+        await settle(pilot, lambda: table.query_spec.seed_set_id == 1)
+        assert table.row_count == expected  # every sample problem has a seed in set 1

@@ -39,17 +39,33 @@ def wait_for_text(session: str, text: str, timeout: float = 20.0) -> str:
 def test_start_navigate_quit(sample_db: Path, size: tuple[int, int]) -> None:
     session = f"flames-smoke-{uuid.uuid4().hex[:8]}"
     flames = Path(sys.executable).parent / "flames"
-    command = (f"cd {shlex.quote(str(ROOT))} && {shlex.quote(str(flames))} tui --db "
-               f"{shlex.quote(str(sample_db))}; echo EXITED $?; sleep 30")
+    command = (
+        f"cd {shlex.quote(str(ROOT))} && {shlex.quote(str(flames))} tui --db "
+        f"{shlex.quote(str(sample_db))}; echo EXITED $?; sleep 30"
+    )
     tmux("new-session", "-d", "-s", session, "-x", str(size[0]), "-y", str(size[1]), command)
     try:
         wait_for_text(session, "palette")
-        steps = [("3", "sort: id"), ("enter", "Provenance"), ("escape", "sort: id"),
-                 ("4", "kept %"), ("5", "needed"), ("6", "No jobs yet"), ("2", "few_shot"),
-                 ("1", "generated"), ("question_mark", "FLAMES Workbench keys")]
+        steps = [
+            ("3", "sort: id"),
+            ("enter", "Provenance"),
+            ("escape", "sort: id"),
+            ("4", "kept %"),
+            ("5", "needed"),
+            ("6", "No jobs yet"),
+            ("2", "few_shot"),
+            ("1", "generated"),
+            ("question_mark", "FLAMES Workbench keys"),
+        ]
+        if size != (80, 24):  # the big terminal: start, browse, inspect, quit
+            steps = steps[:2]
         for key, expected in steps:
-            tmux("send-keys", "-t", session, {"enter": "Enter", "escape": "Escape",
-                                              "question_mark": "?"}.get(key, key))
+            tmux(
+                "send-keys",
+                "-t",
+                session,
+                {"enter": "Enter", "escape": "Escape", "question_mark": "?"}.get(key, key),
+            )
             wait_for_text(session, expected)
         tmux("send-keys", "-t", session, "C-q")
         wait_for_text(session, "EXITED 0")

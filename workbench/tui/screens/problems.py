@@ -25,7 +25,7 @@ class ProblemsScreen(WorkbenchScreen):
         Binding("o", "cycle_sort", "Sort", id="problems.sort"),
         Binding("r", "reverse", "Reverse", id="problems.reverse"),
         Binding("v", "cycle_kept", "Kept/dropped", id="problems.kept"),
-        Binding("t", "focus_filters", "Score range", id="problems.filters"),
+        Binding("t", "focus_filters", "Score/seed filters", id="problems.filters"),
         Binding("escape", "focus_table", "Table", show=False, id="problems.table"),
     ]
 
@@ -43,6 +43,7 @@ class ProblemsScreen(WorkbenchScreen):
             )
             yield Field(placeholder="min", id="range-min", classes="number")
             yield Field(placeholder="max", id="range-max", classes="number")
+            yield Select[int]([], prompt="all seed sets", compact=True, id="seed-set")
         yield ProblemTable(self.workspace, self._base_query(), id="problems")
         yield Static("", id="problem-status")
         yield Footer()
@@ -86,10 +87,15 @@ class ProblemsScreen(WorkbenchScreen):
 
         with self.workspace.db() as db:
             names = list_strategies(db, self.flames.experiment_id)
-        self.app.call_from_thread(self._set_strategies, names)
+            seed_sets = [
+                (str(r[1]), int(r[0]))
+                for r in db.execute("SELECT id, name FROM seed_sets ORDER BY name").fetchall()
+            ]
+        self.app.call_from_thread(self._set_strategies, names, seed_sets)
 
-    def _set_strategies(self, names: list[str]) -> None:
+    def _set_strategies(self, names: list[str], seed_sets: list[tuple[str, int]]) -> None:
         self.query_one("#strategy", Select).set_options([(n, n) for n in names])
+        self.query_one("#seed-set", Select).set_options(seed_sets)
 
     # -- query changes ------------------------------------------------------------------
     def _update(self, **changes: object) -> None:
@@ -107,6 +113,9 @@ class ProblemsScreen(WorkbenchScreen):
         if event.select.id == "strategy":
             value = event.value
             self._update(strategies=(str(value),) if isinstance(value, str) else ())
+        elif event.select.id == "seed-set":
+            value = event.value
+            self._update(seed_set_id=value if isinstance(value, int) else None)
         elif event.select.id == "range-column":
             self._apply_range()
 
