@@ -41,9 +41,14 @@ def _field(record: dict[str, Any], name: str, path: str, line: int) -> str | Non
     value = record[name]
     if value is None:
         return None
+    if isinstance(value, list) and all(
+        isinstance(v, str | int | float) and not isinstance(v, bool) for v in value
+    ):
+        # OlympiadBench-style answer lists: one answer, or several answers of one problem.
+        return ", ".join(str(v) for v in value) if value else None
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         raise InputError(
-            f"must be a string or a number, not {type(value).__name__}",
+            f"must be a string, a number or a list of them, not {type(value).__name__}",
             path=path,
             line=line,
             field=name,

@@ -19,6 +19,7 @@ ROWS = [
     {"id": 5, "gold": "5", "pred": "I have no idea whatsoever about this one"},
     {"id": 6, "gold": None, "pred": "7"},
     {"id": 7, "gold": "(1, 2]", "pred": "The answer is $[1, 2)$."},
+    {"id": 8, "gold": ["$\\frac{1}{2 n+2}$"], "pred": "so $\\boxed{\\frac{1}{2(n+1)}}$"},
 ]
 
 
@@ -36,8 +37,8 @@ def test_grade_file_adds_verdict_fields(tmp_path: Path) -> None:
     out = tmp_path / "out.jsonl"
     summary = grade_file(_write(tmp_path / "in.jsonl", ROWS), out, workers=2, timeout_s=10)
     rows = _read(out)
-    assert [r["id"] for r in rows] == [1, 2, 3, 4, 5, 6, 7]
-    assert [r["equivalent"] for r in rows] == [True, True, True, False, False, None, False]
+    assert [r["id"] for r in rows] == [1, 2, 3, 4, 5, 6, 7, 8]
+    assert [r["equivalent"] for r in rows] == [True, True, True, False, False, None, False, True]
     assert rows[0]["gold_extracted"] == "18" and rows[0]["pred_extracted"] == "18"
     assert rows[0]["gold_rule"] == "hash" and rows[0]["pred_rule"] == "the_answer_is"
     assert rows[3]["pred_extracted"] == "4" and rows[3]["pred_rule"] == "last_number"
@@ -45,8 +46,8 @@ def test_grade_file_adds_verdict_fields(tmp_path: Path) -> None:
     assert rows[5]["reason"] == "no_gold"
     assert all(isinstance(r["reason"], str) for r in rows)
     assert (summary.total, summary.equivalent, summary.not_equivalent, summary.unverifiable) == (
-        7,
-        3,
+        8,
+        4,
         3,
         1,
     )
@@ -63,8 +64,8 @@ def test_bad_lines_name_file_line_and_field(tmp_path: Path) -> None:
     src.write_text('{"gold": "1", "pred": "1"}\nnot json\n', encoding="utf-8")
     with pytest.raises(InputError, match=r"bad.jsonl:2: not valid JSON"):
         grade_file(src, tmp_path / "out.jsonl", workers=1)
-    src.write_text('{"gold": ["1"], "pred": "1"}\n', encoding="utf-8")
-    with pytest.raises(InputError, match=r"field 'gold': must be a string or a number"):
+    src.write_text('{"gold": {"a": "1"}, "pred": "1"}\n', encoding="utf-8")
+    with pytest.raises(InputError, match=r"field 'gold': must be a string, a number or a list"):
         grade_file(src, tmp_path / "out.jsonl", workers=1)
 
 
