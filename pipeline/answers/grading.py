@@ -1,7 +1,8 @@
 """Grading a JSONL file of (gold, pred) records: each output line is its input plus the verdict.
 
 Streams the input in chunks so memory stays flat on large files; output goes to a
-`.part` file renamed at the end, so an interrupted run never leaves a truncated result.
+`.part` file renamed at the end, so an interrupted run never leaves a truncated result,
+and running the same command again resumes after the lines already graded.
 """
 
 from __future__ import annotations
@@ -82,6 +83,48 @@ def count_lines(path: str | Path) -> int:
         return sum(1 for raw in handle if raw.strip())
 
 
+def _resume(part: Path, source: Path, summary: GradeSummary) -> int:
+    """Lines an interrupted run already graded into `part` (0 when it does not match `source`).
+
+    Counts the kept lines into `summary`; a half-written last line is dropped.
+    """
+    if not part.is_file():
+        return 0
+    graded: list[dict[str, Any]] = []
+    with part.open(encoding="utf-8") as handle:
+        for raw in handle:
+            try:
+                graded.append(json.loads(raw))
+            except json.JSONDecodeError:
+                break
+    if not graded:
+        return 0
+    for index, (_, record) in enumerate(_records(source)):
+        if index == len(graded) - 1:
+            last = graded[-1]
+            if (record.get("gold"), record.get("pred")) != (last.get("gold"), last.get("pred")):
+                return 0
+            break
+    else:
+        return 0
+    with part.open("w", encoding="utf-8") as handle:
+        handle.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in graded)
+    for record in graded:
+        _count(summary, record.get("equivalent"), str(record.get("reason")))
+    return len(graded)
+
+
+def _count(summary: GradeSummary, equivalent: bool | None, reason: str) -> None:
+    summary.total += 1
+    if equivalent is None:
+        summary.unverifiable += 1
+    elif equivalent:
+        summary.equivalent += 1
+    else:
+        summary.not_equivalent += 1
+    summary.reasons[reason] = summary.reasons.get(reason, 0) + 1
+
+
 def grade_file(
     src: str | Path,
     dst: str | Path,
@@ -104,10 +147,13 @@ def grade_file(
     summary = GradeSummary()
     started = time.perf_counter()
     part = target.with_name(target.name + ".part")
+    done = _resume(part, source, summary)
+    if done and progress is not None:
+        progress(done)
     try:
         with (
             Verifier(workers, timeout_s, fallback_last_number=fallback_last_number) as verifier,
-            part.open("w", encoding="utf-8") as out,
+            part.open("a" if done else "w", encoding="utf-8") as out,
         ):
             chunk: list[dict[str, Any]] = []
             pairs: list[tuple[str | None, str | None]] = []
@@ -123,18 +169,14 @@ def grade_file(
                         gold_rule=grade.gold_rule,
                     )
                     out.write(json.dumps(record, ensure_ascii=False) + "\n")
-                    summary.total += 1
-                    if grade.equivalent is None:
-                        summary.unverifiable += 1
-                    elif grade.equivalent:
-                        summary.equivalent += 1
-                    else:
-                        summary.not_equivalent += 1
-                    summary.reasons[grade.reason] = summary.reasons.get(grade.reason, 0) + 1
+                    _count(summary, grade.equivalent, grade.reason)
+                out.flush()
                 chunk.clear()
                 pairs.clear()
 
-            for number, record in _records(source):
+            for index, (number, record) in enumerate(_records(source)):
+                if index < done:
+                    continue
                 pairs.append(
                     (
                         _field(record, "gold", str(source), number),
@@ -145,6 +187,8 @@ def grade_file(
                 if len(chunk) >= CHUNK_LINES:
                     flush()
             flush()
+    except KeyboardInterrupt:
+        raise  # the graded lines stay in OUT.part; the same command resumes after them
     except BaseException:
         part.unlink(missing_ok=True)
         raise

@@ -86,3 +86,28 @@ def test_cli_grade_missing_file_is_one_line(
     assert exit_info.value.code == 1
     err = capsys.readouterr().err.strip()
     assert err.startswith("error:") and "nope.jsonl" in err and "\n" not in err
+
+
+def test_interrupted_run_resumes_after_graded_lines(tmp_path: Path) -> None:
+    src = _write(tmp_path / "in.jsonl", [{"gold": str(i), "pred": str(i)} for i in range(6)])
+    out = tmp_path / "out.jsonl"
+    part = tmp_path / "out.jsonl.part"
+    # What an interrupted run leaves: three graded lines and half of a fourth.
+    done = [
+        {"gold": str(i), "pred": str(i), "equivalent": True, "reason": "identical"}
+        for i in range(3)
+    ]
+    part.write_text(
+        "".join(json.dumps(r) + "\n" for r in done) + '{"gold": "3", "pr', encoding="utf-8"
+    )
+    summary = grade_file(src, out, workers=1)
+    rows = _read(out)
+    assert [r["gold"] for r in rows] == ["0", "1", "2", "3", "4", "5"]
+    assert summary.total == 6 and summary.equivalent == 6
+    assert not part.exists()
+    # A leftover from a different input is ignored, not appended to.
+    part.write_text(
+        json.dumps({"gold": "x", "pred": "y", "equivalent": False}) + "\n", encoding="utf-8"
+    )
+    grade_file(src, out, workers=1)
+    assert [r["gold"] for r in _read(out)] == ["0", "1", "2", "3", "4", "5"]
