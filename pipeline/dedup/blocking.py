@@ -98,15 +98,17 @@ def shingles(offsets: I64, ids: I64, n: int) -> tuple[I64, U64]:
         return offsets, _mix(ids.astype(np.uint64))
     h = _mix(ids.astype(np.uint64))
     m = len(ids)
+    doc_of = np.repeat(np.arange(len(lengths)), lengths)
+    start_in_doc = np.arange(m) - offsets[doc_of]
+    remaining = lengths[doc_of] - start_in_doc
     gram = np.zeros(m, np.uint64)
     with np.errstate(over="ignore"):
         for k in range(n):
             part = np.zeros(m, np.uint64)
             part[: m - k] = h[k:]
-            gram = gram * np.uint64(0x100000001B3) + part
-    doc_of = np.repeat(np.arange(len(lengths)), lengths)
-    start_in_doc = np.arange(m) - offsets[doc_of]
-    full = start_in_doc + n <= lengths[doc_of]
+            # Words past the end of the text never enter its grams.
+            gram = np.where(remaining > k, gram * np.uint64(0x100000001B3) + part, gram)
+    full = remaining >= n
     # A short text (fewer than n words) keeps its first position's partial gram as its only shingle.
     short_first = (lengths[doc_of] < n) & (start_in_doc == 0)
     keep = full | short_first
@@ -157,6 +159,24 @@ def signatures(offsets: I64, hashes: U64, num_perm: int, chunk: int = 20_000) ->
             values ^= values >> np.uint32(15)
         out[:, docs] = np.minimum.reduceat(values, offsets[docs] - lo, axis=1)
         start = stop
+    return out
+
+
+def text_signatures(
+    offsets: I64, ids: I64, ngram: int, num_perm: int, texts_per_chunk: int = 50_000
+) -> U32:
+    """MinHash signatures (num_perm x n) of word n-gram shingles, a chunk of texts at a time.
+
+    Chunking bounds the shingle arrays (a million texts hold ~45M words) to one chunk's worth.
+    """
+    n = len(offsets) - 1
+    out = np.empty((num_perm, n), np.uint32)
+    for start in range(0, n, texts_per_chunk):
+        stop = min(start + texts_per_chunk, n)
+        lo, hi = offsets[start], offsets[stop]
+        sub_offsets = offsets[start : stop + 1] - lo
+        sh_offsets, hashes = shingles(sub_offsets, ids[lo:hi], ngram)
+        out[:, start:stop] = signatures(sh_offsets, hashes, num_perm)
     return out
 
 
