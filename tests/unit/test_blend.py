@@ -88,3 +88,60 @@ def test_export_into_a_missing_folder_names_it(db, tmp_path: Path) -> None:  # t
 
     with pytest.raises(InputError, match="does not exist"):
         blend.export_blend(db, 1, {"iqc": 1}, 5, Selection(), tmp_path / "nope" / "x.jsonl")
+
+
+def test_cli_blend_and_export_sft(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from workbench.cli.main import cli
+
+    path = tmp_path / "w.db"
+    build_workspace(path, 60).conn.close()
+    runner = CliRunner()
+    out = tmp_path / "b.jsonl"
+    result = runner.invoke(
+        cli,
+        [
+            "blend",
+            "--db",
+            str(path),
+            "-e",
+            "demo",
+            "--preset",
+            "flames",
+            "--total",
+            "12",
+            "--out",
+            str(out),
+            "--name",
+            "mix",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "suggester_editor" in result.output and len(out.read_text().splitlines()) == 12
+    card = json.loads(out.with_suffix(".card.json").read_text())
+    assert card["command"].startswith("flames blend")
+    sft = tmp_path / "sft.jsonl"
+    result = runner.invoke(
+        cli,
+        [
+            "export",
+            "sft",
+            "--db",
+            str(path),
+            "-e",
+            "demo",
+            "--blend",
+            "mix",
+            "--out",
+            str(sft),
+            "--format",
+            "prompt-completion",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert len(sft.read_text().splitlines()) == 12
+    result = runner.invoke(
+        cli, ["blend", "--db", str(path), "-e", "demo", "--ratio", "iqc=x", "--total", "5"]
+    )
+    assert result.exit_code != 0 and "STRATEGY=SHARE" in result.output

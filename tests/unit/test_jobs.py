@@ -144,3 +144,22 @@ def test_stage_command_is_the_cli_line() -> None:
         "python3",
         os.path.basename(sys.executable),
     )
+
+
+def test_cli_lists_shows_and_logs_jobs(db_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from workbench.cli.main import cli
+
+    db = open_db(db_path)
+    job_id = jobs.launch_job(db, db_path, python_command("print('cli job')"), kind="test")
+    wait_for(db_path, job_id, ("done",))
+    runner = CliRunner()
+    listed = runner.invoke(cli, ["jobs", "list", "--db", str(db_path)])
+    assert listed.exit_code == 0 and "done" in listed.output
+    shown = runner.invoke(cli, ["jobs", "show", "--db", str(db_path), str(job_id)])
+    assert "exit_code: 0" in shown.output
+    logged = runner.invoke(cli, ["jobs", "log", "--db", str(db_path), str(job_id)])
+    assert "cli job" in logged.output
+    cancel = runner.invoke(cli, ["jobs", "cancel", "--db", str(db_path), str(job_id)])
+    assert cancel.exit_code != 0

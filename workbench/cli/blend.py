@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shlex
-import sys
 from typing import Any
 
 import click
@@ -11,7 +9,12 @@ import click
 from pipeline import blend as blends
 from storage.database import open_db
 from workbench.cli.options import db_option
-from workbench.cli.selection_options import parse_ratios, selection_from, selection_options
+from workbench.cli.selection_options import (
+    parse_ratios,
+    reproduce_command,
+    selection_from,
+    selection_options,
+)
 
 
 @click.command(name="blend")
@@ -70,7 +73,25 @@ def command(
             out,
             fmt=fmt,
             name=name,
-            command=shlex.join(["flames", *sys.argv[1:]]),
+            command=reproduce_command(
+                [
+                    "blend",
+                    "--db",
+                    db_path,
+                    "--experiment",
+                    experiment,
+                    *[f"--ratio={n}={v:g}" for n, v in shares.items()],
+                    "--total",
+                    str(total),
+                    "--out",
+                    out,
+                    "--format",
+                    fmt,
+                    "--name",
+                    name,
+                ],
+                selection,
+            ),
         )
         click.echo(
             f"wrote {sum(result.written.values())} examples to {result.path} "

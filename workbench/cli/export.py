@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import shlex
-import sys
 from typing import Any
 
 import click
@@ -13,7 +11,7 @@ from pipeline import blend as blends
 from pipeline.thresholds import Selection, strategy_counts
 from storage.database import open_db
 from workbench.cli.options import db_option
-from workbench.cli.selection_options import selection_from, selection_options
+from workbench.cli.selection_options import reproduce_command, selection_from, selection_options
 
 
 @click.group(name="export")
@@ -65,7 +63,22 @@ def sft(
         out,
         fmt=fmt,
         name=blend_name or "all-kept",
-        command=shlex.join(["flames", *sys.argv[1:]]),
+        command=reproduce_command(
+            [
+                "export",
+                "sft",
+                "--db",
+                db_path,
+                "--experiment",
+                experiment,
+                *(["--blend", blend_name] if blend_name else []),
+                "--out",
+                out,
+                "--format",
+                fmt,
+            ],
+            selection,
+        ),
     )
     click.echo(
         f"wrote {sum(result.written.values())} examples to {result.path} (card: {result.card_md})"

@@ -58,6 +58,21 @@ def selection_from(options: dict[str, Any]) -> Selection:
     )
 
 
+def reproduce_command(words: list[str], selection: Selection) -> str:
+    """The command line that reproduces an export, for its dataset card."""
+    import shlex
+
+    args = ["flames", *words, "--policy", selection.policy]
+    for flag, value in (
+        ("--max-nn-sim", selection.max_nn_sim),
+        ("--max-decontam", selection.max_decontam),
+        ("--min-judge", selection.min_judge),
+    ):
+        if value is not None:
+            args += [flag, f"{value:g}"]
+    return shlex.join(args)
+
+
 def parse_ratios(values: tuple[str, ...]) -> dict[str, float]:
     """`strategy=share` pairs into a dict, with an error naming the bad pair."""
     ratios: dict[str, float] = {}
