@@ -171,3 +171,14 @@ def test_empty_run_returns_nothing(db: Database) -> None:
     backend = ScriptedBackend()
     assert Engine(db, backend).run([]) == []
     assert backend.batches == []
+
+
+def test_counts_and_token_totals_per_model(db: Database) -> None:
+    from storage.requests import token_totals
+
+    Engine(db, ScriptedBackend("one", fail={"prompt 0": 1})).run(prompts(3))
+    Engine(db, ScriptedBackend("two")).run(prompts(2))
+    assert count_by_status(db, "one") == {"pending": 0, "done": 2, "failed": 1}
+    assert count_by_status(db, "two")["done"] == 2
+    assert token_totals(db, "two") == (16, 4)
+    assert token_totals(db) == (32, 8)
