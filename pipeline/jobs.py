@@ -41,14 +41,16 @@ def log_dir(db_path: str | Path) -> Path:
     return path.parent / f"{path.stem}-jobs"
 
 
+# A `flames ...` job runs the CLI through the progress bridge (workbench/cli/job_progress.py),
+# named as a string: the pipeline layer never imports the workbench.
+_FLAMES_ENTRY = "from workbench.cli.job_progress import run; run()"
+
+
 def command_argv(command: str) -> list[str]:
     """The argv for a stored command line; a leading `flames` runs this interpreter's CLI."""
     argv = shlex.split(command)
     if argv and argv[0] == "flames":
-        sibling = Path(sys.executable).parent / "flames"
-        if sibling.exists():
-            return [str(sibling), *argv[1:]]
-        return [sys.executable, "-c", "from workbench.cli.main import main; main()", *argv[1:]]
+        return [sys.executable, "-c", _FLAMES_ENTRY, *argv[1:]]
     return argv
 
 

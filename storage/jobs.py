@@ -101,18 +101,21 @@ def update_job(db: Database, job_id: int, **fields: Any) -> None:
         db.execute(f"UPDATE jobs SET {', '.join(sets)} WHERE id = ?", [*values, job_id])
 
 
-def finish_job(db: Database, job_id: int, *, status: str, exit_code: int | None) -> None:
-    """Mark a job finished unless it was already (a cancel must not be overwritten)."""
+def finish_job(db: Database, job_id: int, *, status: str, exit_code: int | None) -> bool:
+    """Mark a job finished unless it already is (a cancel is never overwritten); True if so."""
     with transaction(db):
-        db.execute(
+        cursor = db.execute(
             f"UPDATE jobs SET status = ?, exit_code = ?, ended_at = {NOW} "
             "WHERE id = ? AND status IN ('queued', 'running')",
             [status, exit_code, job_id],
         )
-        db.execute(
-            "INSERT INTO job_events (job_id, kind, message) VALUES (?, 'status', ?)",
-            [job_id, f"{status} (exit code {exit_code})"],
-        )
+        changed = cursor.rowcount > 0
+        if changed:
+            db.execute(
+                "INSERT INTO job_events (job_id, kind, message) VALUES (?, 'status', ?)",
+                [job_id, f"{status} (exit code {exit_code})"],
+            )
+    return changed
 
 
 def add_event(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shlex
 import subprocess
 import sys
@@ -138,12 +137,7 @@ def test_stage_command_is_the_cli_line() -> None:
         == "flames generate 'quick start' --db w.db"
     )
     assert jobs.command_argv("flames jobs list")[-2:] == ["jobs", "list"]
-    assert os.path.basename(jobs.command_argv("flames x")[0]) in (
-        "flames",
-        "python",
-        "python3",
-        os.path.basename(sys.executable),
-    )
+    assert jobs.command_argv("flames x")[0] == sys.executable
 
 
 def test_cli_lists_shows_and_logs_jobs(db_path: Path) -> None:
@@ -163,3 +157,36 @@ def test_cli_lists_shows_and_logs_jobs(db_path: Path) -> None:
     assert "cli job" in logged.output
     cancel = runner.invoke(cli, ["jobs", "cancel", "--db", str(db_path), str(job_id)])
     assert cancel.exit_code != 0
+
+
+def test_flames_job_runs_the_real_cli_through_the_bridge(db_path: Path) -> None:
+    db = open_db(db_path)
+    first = jobs.launch_job(db, db_path, python_command("print('x')"), kind="test")
+    wait_for(db_path, first, ("done",))
+    # `flames jobs log` of a finished job prints its log and returns: a cheap real CLI run.
+    job_id = jobs.launch_job(db, db_path, f"flames jobs log --db {db_path} {first}", kind="test")
+    assert wait_for(db_path, job_id, ("done", "failed")) == "done"
+    log = jobs.read_log_tail(job_rows.get_job(db, job_id).log_path)  # type: ignore[union-attr]
+    assert "x" in log
+
+
+def test_progress_bridge_reports_rich_updates(
+    db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rich.progress import Progress
+
+    from workbench.cli import job_progress
+
+    db = open_db(db_path)
+    job_id = job_rows.insert_job(db, kind="test", command="flames x")
+    monkeypatch.setenv(jobs.JOB_ID_ENV, str(job_id))
+    monkeypatch.setenv(jobs.JOB_DB_ENV, str(db_path))
+    monkeypatch.setattr(jobs, "_reporter", None)
+    monkeypatch.setattr(Progress, "update", Progress.update)  # undone after the test
+    monkeypatch.setattr(Progress, "advance", Progress.advance)
+    job_progress.install()
+    with Progress(disable=True) as progress:
+        task = progress.add_task("solve", total=4)
+        progress.update(task, completed=4)
+    job = job_rows.get_job(db, job_id)
+    assert job is not None and (job.progress_done, job.progress_total) == (4, 4)

@@ -107,6 +107,7 @@ class ProblemTable(ScrollView, can_focus=True):
         self.cursor = 0
         self.scroll_to(y=0, animate=False)
         self._count(query, self._generation)
+        self._prefetch_first()
 
     def reload(self) -> None:
         """Refetch the current query keeping the cursor (after a mark changed, say)."""
@@ -114,6 +115,12 @@ class ProblemTable(ScrollView, can_focus=True):
         self._pages.clear()
         self._pending.clear()
         self._count(self.query_spec, self._generation)
+        self._prefetch_first()
+
+    def _prefetch_first(self) -> None:
+        """Fetch the first page while the COUNT runs: first paint waits for neither alone."""
+        self._pending.add(0)
+        self._fetch(self.query_spec, 0, self._generation, 0)
 
     @work(thread=True, exclusive=True, group="problem-count", exit_on_error=False)
     def _count(self, query: ProblemQuery, generation: int) -> None:
