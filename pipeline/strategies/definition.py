@@ -96,6 +96,9 @@ class Param:
         return data
 
 
+ACCEPT_UNTAGGED = "accept_untagged"
+
+
 @dataclass(frozen=True)
 class Stage:
     """One step of a strategy: a prompt template and the sections its reply must have.
@@ -135,6 +138,17 @@ class Stage:
         }
 
 
+COMMON_PARAMS: tuple[Param, ...] = (
+    Param(
+        ACCEPT_UNTAGGED,
+        "bool",
+        False,
+        "take a reply with no tags at all as the one section a stage asks for (for small "
+        "models that ignore the format; marked untagged in the stage output)",
+    ),
+)
+
+
 @dataclass(frozen=True)
 class Strategy:
     """A synthesis strategy: inputs -> stages -> a new problem (and maybe its answer).
@@ -152,6 +166,12 @@ class Strategy:
     params: tuple[Param, ...] = ()
     answer_from: str | None = None
     check: Check | None = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        # Every strategy takes the common params (after its own).
+        own = {p.name for p in self.params}
+        extra = tuple(p for p in COMMON_PARAMS if p.name not in own)
+        object.__setattr__(self, "params", self.params + extra)
 
     def stage(self, name: str) -> Stage:
         """The stage called `name`; KeyError when there is none."""

@@ -24,6 +24,8 @@ REFUSAL = re.compile(
 MIN_PROBLEM_CHARS = 15
 MAX_PROBLEM_CHARS = 6000
 MAX_REPLY_CHARS = 200_000  # longer replies are rejected unread (hostile servers)
+ANY_TAG = re.compile(r"<\s*/?\s*[A-Za-z_]+\s*>")
+LEAD_IN = re.compile(r"^[^\n]{0,60}:[ \t]*\n")
 NUMBER = re.compile(r"(?<![\w.])-?\d+(?:,\d{3})*(?:\.\d+)?(?![\w])")
 
 
@@ -34,6 +36,7 @@ class Parsed:
     sections: dict[str, str] = field(default_factory=dict)
     items: list[str] = field(default_factory=list)  # occurrences of the stage's `multi` section
     reason: str | None = None
+    untagged: bool = False  # taken whole from a reply without tags (accept_untagged)
 
 
 def _tags(name: str) -> re.Pattern[str]:
@@ -65,14 +68,22 @@ def is_refusal(text: str) -> bool:
     return REFUSAL.search(text.strip()) is not None
 
 
-def parse_reply(text: str | None, finish_reason: str | None, stage: Stage) -> Parsed:
-    """The sections of `stage` found in `text`, strictly; `reason` set when rejected."""
+def parse_reply(
+    text: str | None, finish_reason: str | None, stage: Stage, *, accept_untagged: bool = False
+) -> Parsed:
+    """The sections of `stage` found in `text`, strictly; `reason` set when rejected.
+
+    With `accept_untagged`, a complete reply holding no tag at all stands for the stage's
+    single required section (minus a short lead-in line such as "The new problem is:").
+    """
     if text is None or not text.strip():
         return Parsed(reason="empty")
     if len(text) > MAX_REPLY_CHARS:
         return Parsed(reason="too_long")
     if is_refusal(text):
         return Parsed(reason="refusal")
+    if accept_untagged and (untagged := _untagged(text, finish_reason, stage)) is not None:
+        return untagged
     parsed = Parsed()
     for name in (*stage.sections, *stage.optional):
         required = name in stage.sections
@@ -96,6 +107,17 @@ def parse_reply(text: str | None, finish_reason: str | None, stage: Stage) -> Pa
             parsed.items = cleaned
         parsed.sections[name] = cleaned[0]
     return parsed
+
+
+def _untagged(text: str, finish_reason: str | None, stage: Stage) -> Parsed | None:
+    if len(stage.sections) != 1 or stage.optional or stage.multi or finish_reason == "length":
+        return None
+    if ANY_TAG.search(text) is not None:
+        return None
+    body = LEAD_IN.sub("", text.strip(), count=1).strip()
+    if not body:
+        return Parsed(reason=f"empty_section:{stage.sections[0]}")
+    return Parsed(sections={stage.sections[0]: body}, untagged=True)
 
 
 def _content_reason(name: str, content: str) -> str | None:

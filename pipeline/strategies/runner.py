@@ -18,7 +18,7 @@ from pipeline.llm.request import Request
 from pipeline.llm.spec import SamplingParams
 from pipeline.sampling import Seed
 from pipeline.strategies.checks import clean_answer
-from pipeline.strategies.definition import Stage, Strategy
+from pipeline.strategies.definition import ACCEPT_UNTAGGED, Stage, Strategy
 from pipeline.strategies.parsing import normalise, parse_reply, problem_reason
 from pipeline.strategies.template import render
 from pipeline.taxonomy import TaxonomyPick
@@ -149,6 +149,7 @@ def run_slots(
     """
     states = [_State(s, initial_variables(strategy, s, params), SlotOutcome(s)) for s in slots]
     one = SamplingParams(**{**sampling.__dict__, "n": 1})
+    untagged = bool(params.get(ACCEPT_UNTAGGED, False))
     for stage, round_ in strategy.schedule(params):
         live = [s for s in states if s.live]
         if not live:
@@ -180,15 +181,25 @@ def run_slots(
                 state.outcome.status = "failed"
                 state.outcome.error = result.error or "request failed"
                 continue
-            _take_reply(state, stage, round_, result.key, result.text, result.finish_reason)
+            _take_reply(
+                state, stage, round_, result.key, result.text, result.finish_reason, untagged
+            )
     return [_finish(strategy, s) for s in states]
 
 
 def _take_reply(
-    state: _State, stage: Stage, round_: int, key: str, text: str | None, finish_reason: str | None
+    state: _State,
+    stage: Stage,
+    round_: int,
+    key: str,
+    text: str | None,
+    finish_reason: str | None,
+    accept_untagged: bool,
 ) -> None:
-    parsed = parse_reply(text, finish_reason, stage)
+    parsed = parse_reply(text, finish_reason, stage, accept_untagged=accept_untagged)
     record: dict[str, Any] = {"sections": parsed.sections, "finish_reason": finish_reason}
+    if parsed.untagged:
+        record["untagged"] = True
     reason = parsed.reason
     if reason is None and stage.multi is not None:
         record["items"] = parsed.items

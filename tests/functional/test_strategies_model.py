@@ -31,6 +31,8 @@ PARAMS: dict[str, dict[str, object]] = {
     "suggester_editor": {"rounds": 1},
     "iqc": {"iterations": 1},
     "ask_me_anything": {"k": 2},
+    "qft": {"accept_untagged": True},
+    "distraction_insertion": {"accept_untagged": True},
 }
 
 

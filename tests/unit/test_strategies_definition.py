@@ -50,8 +50,9 @@ def test_every_stage_has_a_default_template_that_checks(name: str) -> None:
 
 
 def test_params_are_validated_with_the_key_named() -> None:
-    assert validate_params("suggester_editor", {}) == {"rounds": 2}
-    assert validate_params("suggester_editor", {"rounds": 4}) == {"rounds": 4}
+    assert validate_params("suggester_editor", {}) == {"rounds": 2, "accept_untagged": False}
+    assert validate_params("suggester_editor", {"rounds": 4})["rounds"] == 4
+    assert validate_params("paraphrase", {"accept_untagged": True}) == {"accept_untagged": True}
     with pytest.raises(ConfigError, match=r"strategies\.suggester_editor\.params\.rounds.*maximum"):
         validate_params("suggester_editor", {"rounds": 9})
     with pytest.raises(ConfigError, match=r"params\.rounds: expected an integer"):

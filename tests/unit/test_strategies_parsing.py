@@ -78,3 +78,19 @@ def test_hostile_replies_stay_cheap_and_are_rejected() -> None:
     assert parse_reply(
         "</problem>stray<problem>Fine text here</problem>", "stop", ONE
     ).sections == {"problem": "Fine text here"}
+
+
+def test_untagged_replies_are_taken_only_when_asked() -> None:
+    reply = "The new problem is:\nA shop sells 4 pens for 3 dollars. What do 12 pens cost?"
+    assert parse_reply(reply, "stop", ONE).reason == "missing_section:problem"
+    parsed = parse_reply(reply, "stop", ONE, accept_untagged=True)
+    assert parsed.untagged and parsed.sections == {
+        "problem": "A shop sells 4 pens for 3 dollars. What do 12 pens cost?"
+    }
+    # Only a complete, tag-free reply for a one-section stage; refusals stay refusals.
+    assert parse_reply(reply, "length", ONE, accept_untagged=True).reason == "truncated"
+    assert parse_reply("<problem>half", "stop", ONE, accept_untagged=True).reason == (
+        "unclosed_section:problem"
+    )
+    assert parse_reply(reply, "stop", TWO, accept_untagged=True).reason == "missing_section:problem"
+    assert parse_reply("I'm sorry, no.", "stop", ONE, accept_untagged=True).reason == "refusal"

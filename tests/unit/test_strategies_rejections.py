@@ -149,3 +149,14 @@ def test_reparse_updates_rows_in_place_from_the_cache(tmp_path: Path) -> None:
     assert (report.produced, report.resumed) == (2, 0)
     assert rows(db, "SELECT id, status FROM problems ORDER BY id") == before
     assert rows(db, "SELECT COUNT(*) AS n FROM stage_outputs") == [{"n": 2}]
+
+
+def test_accept_untagged_is_recorded_in_the_stage_output(tmp_path: Path) -> None:
+    db, exp = workspace(tmp_path, {"qft": {"budget": 1, "params": {"accept_untagged": True}}})
+    reply = "Problem:\nA tank holds 40 litres and leaks 3 litres an hour. When is it empty?"
+    [report] = generate(db, exp, backend=ScriptedBackend(lambda p, r: reply))
+    assert report.produced == 1
+    [p] = rows(db, "SELECT text FROM problems")
+    assert p["text"].startswith("A tank holds 40 litres")
+    [o] = rows(db, "SELECT parsed_json FROM stage_outputs")
+    assert '"untagged": true' in o["parsed_json"]
