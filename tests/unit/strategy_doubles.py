@@ -65,6 +65,7 @@ def workspace(
     seed_sets: dict[str, list[dict[str, str]]] | None = None,
     seed: int = 7,
     max_new_tokens: int = 64,
+    extra_toml: str = "",
 ) -> tuple[Database, str]:
     """A workspace with seed sets and an experiment 'exp' running `strategies`."""
     db = open_db(tmp_path / "flames.db")
@@ -83,6 +84,7 @@ def workspace(
     lines.append(
         f"[sampling.generator]\ntemperature = 0.7\nmax_new_tokens = {max_new_tokens}\nseed = 1\n"
     )
+    lines.append(extra_toml)
     config = tmp_path / "exp.toml"
     config.write_text("\n".join(lines), encoding="utf-8")
     create_experiment(db, "exp", config_path=config)
