@@ -172,6 +172,12 @@ async def test_help_palette_theme_and_quit(sample_db: Path) -> None:
         await pilot.press("enter")
         await settle(pilot, lambda: app.theme == "flames-light")
         await settle(pilot, lambda: get_setting(open_db(sample_db), "theme") == "flames-light")
+        await pilot.press("ctrl+p")
+        await settle(pilot)
+        await pilot.press(*"Go to Blend")
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot, lambda: app.screen.__class__.__name__ == "BlendScreen")
         await pilot.press("ctrl+q")
     assert app.return_code == 0
     again = FlamesApp(sample_db, cursor_blink=False)

@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import click
 
-from storage.database import open_db
+from storage.database import StorageError, open_db
 from workbench.cli.options import db_option
 
 
 @click.command(name="tui")
 @db_option
-@click.option("--screen", type=click.Choice(["experiments", "strategies", "problems", "filters",
-                                             "blend", "jobs"]),
-              help="Open on this screen (default: the last one used).")
+@click.option(
+    "--screen",
+    type=click.Choice(["experiments", "strategies", "problems", "filters", "blend", "jobs"]),
+    help="Open on this screen (default: the last one used).",
+)
 def command(db_path: str, screen: str | None) -> None:
     """Open the terminal workbench (ctrl+q quits; background jobs keep running)."""
-    open_db(db_path).conn.close()  # create or upgrade the workspace, with a one-line error
+    try:
+        open_db(db_path).conn.close()  # create or upgrade the workspace up front
+    except StorageError as exc:
+        raise click.ClickException(str(exc)) from None
     from workbench.tui.app import FlamesApp
 
     FlamesApp(db_path, start=screen).run()
