@@ -14,31 +14,8 @@ from textual.markup import escape
 from textual.widgets import DataTable, Footer, Label, Select, Static, TextArea
 
 from pipeline.strategies import STRATEGIES, get_strategy
-from pipeline.strategies.template import render
 from workbench.tui.screens.base import WorkbenchScreen
 from workbench.tui.widgets.field import Field
-
-
-def seed_variables(db: Any, offset: int) -> dict[str, str]:
-    """Template variables from a real stored seed (the `offset`-th one, wrapping around)."""
-    count = int(db.execute("SELECT COUNT(*) FROM seeds").fetchone()[0])
-    if count == 0:
-        return {}
-    row = db.execute(
-        "SELECT question, answer, solution FROM seeds ORDER BY id LIMIT 1 OFFSET ?",
-        [offset % count],
-    ).fetchone()
-    return {
-        "seed_question": row[0],
-        "seed_answer": row[1] or "",
-        "seed_solution": row[2] or "",
-        "examples": row[0],
-        "topic": "ratios",
-        "subject": "algebra",
-        "concepts": "proportion; unit rate",
-        "level": "middle_school",
-        "taxonomy_path": "algebra > ratios",
-    }
 
 
 class StrategiesScreen(WorkbenchScreen):
@@ -242,15 +219,11 @@ class StrategiesScreen(WorkbenchScreen):
 
     @work(thread=True, exclusive=True, group="template-preview", exit_on_error=False)
     def _preview(self, name: str, body: str) -> None:
+        from pipeline.template_preview import render_preview
+
         with self.workspace.db() as db:
-            variables = seed_variables(db, self._seed_offset)
-        strategy = get_strategy(name)
-        variables.update({k: str(v) for k, v in strategy.defaults().items()})
-        variables.update({k: str(v) for k, v in self._settings(name).params.items()})
-        text = (
-            render(body, variables) if variables else "(no seeds imported: `flames seeds import`)"
-        )
+            text = render_preview(db, name, body, self._settings(name).params, self._seed_offset)
         self.app.call_from_thread(
             self.query_one("#preview", Static).update,
-            f"[b]Preview on a real seed[/] (ctrl+o for another)\n{escape(text)}",
+            f"[b]Preview on a real input[/] (ctrl+o for the next one)\n{escape(text)}",
         )
