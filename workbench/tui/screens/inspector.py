@@ -195,6 +195,12 @@ class InspectorScreen(WorkbenchScreen):
         right.update(
             f"[b]Nearest[/] #{dup['id']} ({escape(dup['strategy'])}, sim "
             f"{_value(dup['score'])})\n{diff_markup(b)}"
+            + (
+                "\n[b]Also similar[/]: "
+                + ", ".join(f"#{d['id']} ({_value(d['score'])})" for d in detail.duplicates[1:])
+                if len(detail.duplicates) > 1
+                else ""
+            )
         )
 
     # -- actions ------------------------------------------------------------------------
