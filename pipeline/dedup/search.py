@@ -81,17 +81,39 @@ def _not_in(candidates: I64, seen: I64) -> I64:
     return missing
 
 
-def _expansion_candidates(codes: I64, scores: F32, n: int, options: SearchOptions) -> I64:
-    """Pairs of texts that are both close neighbours of one text, as sorted unique codes."""
+def _neighbour_order(centre: I64, weight: F32, other: I64, n: int) -> I64:
+    """Order by (centre, best weight first, earlier other): one packed-key sort when it fits."""
+    bits = max(int(n - 1).bit_length(), 1)
+    if 2 * bits + 16 > 64:
+        order: I64 = np.lexsort((other, -weight, centre))
+        return order
+    drop = np.round((1.0 - np.clip(weight, 0.0, 1.0)) * 65535).astype(np.uint64)
+    key = (centre.astype(np.uint64) << np.uint64(bits + 16)) | (drop << np.uint64(bits))
+    key |= other.astype(np.uint64)
+    order = np.argsort(key)
+    return order
+
+
+def _expansion_candidates(
+    codes: I64, scores: F32, n: int, options: SearchOptions, centres: I64 | None = None
+) -> I64:
+    """Pairs of texts that are both close neighbours of one text, as sorted unique codes.
+
+    With `centres`, only those texts' neighbour lists are used (the ones that changed).
+    """
     if len(codes) == 0:
         return codes
     left, right = _split(codes, n)
-    weight = scores
     centre = np.concatenate((left, right))
     other = np.concatenate((right, left))
-    w = np.concatenate((weight, weight))
+    w = np.concatenate((scores, scores))
+    if centres is not None:
+        wanted = np.zeros(n, bool)
+        wanted[centres] = True
+        keep = wanted[centre]
+        centre, other, w = centre[keep], other[keep], w[keep]
     # Each centre keeps its best `expand_neighbours` neighbours (ties: earlier text).
-    order = np.lexsort((other, -w, centre))
+    order = _neighbour_order(centre, w, other, n)
     centre, other = centre[order], other[order]
     starts = np.flatnonzero(np.r_[True, centre[1:] != centre[:-1]])
     rank = np.arange(len(centre)) - np.repeat(starts, np.diff(np.r_[starts, len(centre)]))
@@ -144,12 +166,14 @@ def search_pairs(
     seen = found
     kept, scores = _score_codes(texts, lengths, found, opts, work_cut)
     report("scoring", 1, 1)
+    changed: I64 | None = None
     for round_ in range(opts.expand_rounds):
-        fresh = _not_in(_expansion_candidates(kept, scores, n, opts), seen)
+        fresh = _not_in(_expansion_candidates(kept, scores, n, opts, changed), seen)
         if len(fresh) == 0:
             break
         seen = np.sort(np.concatenate((seen, fresh)))
         more, more_scores = _score_codes(texts, lengths, fresh, opts, work_cut)
+        changed = np.unique(np.concatenate(_split(more, n)))
         codes_all = np.concatenate((kept, more))
         order = np.argsort(codes_all, kind="stable")
         kept, scores = codes_all[order], np.concatenate((scores, more_scores))[order]
