@@ -9,7 +9,7 @@ import pytest
 from sqlite_utils import Database
 
 from pipeline.errors import ConfigError, FlamesError
-from pipeline.selection import kept_dropped, make_selection, resolve_policy
+from pipeline.selection import LiveCounts, kept_dropped, make_selection, resolve_policy
 from storage.database import open_db
 from workbench.cli.main import main
 
@@ -153,3 +153,27 @@ def test_cli_filter_errors_are_one_line(
     assert exit_info.value.code == 1
     err = capsys.readouterr().err.strip()
     assert message in err and "\n" not in err
+
+
+def test_live_counts_match_full_queries_as_thresholds_slide(db: Database) -> None:
+    db["marks"].insert({"problem_id": 3, "mark": "keep"})
+    live = LiveCounts(db, "exp")
+    steps = [
+        dict(max_nn_sim=0.9),
+        dict(max_nn_sim=0.96),
+        dict(max_nn_sim=0.15),
+        dict(max_nn_sim=0.15, judge_min=0.5),
+        dict(max_nn_sim=0.15, judge_min=0.1),
+        dict(max_nn_sim=0.15, judge_min=0.95),
+        dict(max_decontam=0.5, judge_min=0.95),
+        dict(max_decontam=0.995, judge_min=0.95),
+        dict(max_decontam=0.0, judge_min=0.95),
+    ]
+    for policy in ("majority", "none"):
+        for step in steps:
+            selection = make_selection(policy, **step)
+            assert live.counts(selection) == kept_dropped(db, "exp", selection), (policy, step)
+    assert live.band_queries >= 8
+    live.refresh()
+    live.counts(make_selection("first"))
+    assert live.full_queries >= 4
