@@ -93,6 +93,7 @@ class ProblemTable(ScrollView, can_focus=True):
         self._pages: OrderedDict[int, list[ProblemRow]] = OrderedDict()
         self._pending: set[int] = set()
         self._generation = 0
+        self._counted = False
 
     def on_mount(self) -> None:
         self.set_query(self.query_spec)
@@ -132,6 +133,7 @@ class ProblemTable(ScrollView, can_focus=True):
         if generation != self._generation:
             return
         self.row_count = count
+        self._counted = True
         self.virtual_size = Size(self.size.width, count + 1)
         self.cursor = min(self.cursor, max(0, count - 1))
         self.refresh()
@@ -257,6 +259,13 @@ class ProblemTable(ScrollView, can_focus=True):
             return Strip([Segment(set_cell_size(self._cells(None, True), width), style)])
         index = int(self.scroll_offset.y) + y - 1
         if index >= self.row_count:
+            if index == 0 and self._counted:
+                hint = (
+                    "  No problems match. Generate some from Experiments (1, then g), or "
+                    "loosen the search and filters."
+                )
+                style = base + self.get_component_rich_style("problem-table--loading")
+                return Strip([Segment(set_cell_size(hint, width), style)])
             return Strip.blank(width, base)
         row = self.row_at(index)
         style: Style = base
