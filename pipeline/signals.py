@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlite_utils import Database
 
@@ -19,6 +19,11 @@ from pipeline.answers.extraction import extract_answer, extract_reference
 from pipeline.answers.grouping import AnswerGroups, group_answers
 from pipeline.answers.verification import Verifier
 from pipeline.errors import FlamesError
+from pipeline.prompts.judge import JUDGE_TEMPLATE, parse_judge_score, render_judge_prompt
+
+if TYPE_CHECKING:
+    from pipeline.llm.engine import Engine
+    from pipeline.llm.spec import SamplingParams
 
 CHUNK = 500
 
@@ -228,3 +233,50 @@ def store_judge_scores(db: Database, scores: Mapping[int, float | None]) -> int:
             list(scores.items()),
         )
     return len(scores)
+
+
+def judge_experiment(
+    db: Database,
+    experiment: str | int,
+    engine: Engine,
+    *,
+    params: SamplingParams | None = None,
+    template: str = JUDGE_TEMPLATE,
+    rejudge: bool = False,
+    chunk: int = 256,
+    progress: Callable[[int, int], None] | None = None,
+) -> int:
+    """Ask the judge model how solvable each problem is; store `scores.judge_score` (0..1).
+
+    Goes through the resumable engine, so a rerun re-sends only unanswered prompts. A reply
+    without a score stores NULL (such a problem fails any `judge_min`). Returns how many
+    problems got a score.
+    """
+    from pipeline.llm.request import Request
+    from pipeline.llm.spec import SamplingParams
+
+    experiment_id = find_experiment(db, experiment)
+    sampling = params or SamplingParams(temperature=0.0, max_new_tokens=64)
+    missing = "" if rejudge else "AND (s.problem_id IS NULL OR s.judge_score IS NULL)"
+    rows = db.execute(
+        "SELECT p.id, p.text FROM problems p LEFT JOIN scores s ON s.problem_id = p.id "
+        f"WHERE p.experiment_id = ? AND p.status = 'ok' {missing} ORDER BY p.id",
+        [experiment_id],
+    ).fetchall()
+    scored = 0
+    for start in range(0, len(rows), chunk):
+        batch = rows[start : start + chunk]
+        requests = [
+            Request(messages=(("user", render_judge_prompt(text, template)),), params=sampling)
+            for _, text in batch
+        ]
+        results = engine.run(requests)
+        scores = {
+            int(pid): parse_judge_score(result.text if result.status == "done" else None)
+            for (pid, _), result in zip(batch, results, strict=True)
+        }
+        store_judge_scores(db, scores)
+        scored += sum(1 for value in scores.values() if value is not None)
+        if progress is not None:
+            progress(min(start + chunk, len(rows)), len(rows))
+    return scored

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -12,8 +12,11 @@ from sqlite_utils import Database
 
 from pipeline.answers import Verifier
 from pipeline.errors import FlamesError
+from pipeline.llm.backend import Completion
+from pipeline.llm.engine import Engine
+from pipeline.llm.request import Request
 from pipeline.prompts import parse_judge_score, render_judge_prompt, render_solver_prompt
-from pipeline.signals import score_experiment, store_judge_scores
+from pipeline.signals import judge_experiment, score_experiment, store_judge_scores
 from storage.database import open_db
 
 
@@ -179,3 +182,44 @@ def test_prompts_and_judge_parsing() -> None:
     assert parse_judge_score("I refuse") is None
     assert parse_judge_score("Score: 42") is None
     assert parse_judge_score(None) is None
+
+
+class JudgeDouble:
+    """Answers the judge prompt with a score that depends on the problem text."""
+
+    model_id = "judge-double"
+
+    def __init__(self) -> None:
+        self.sent = 0
+
+    def generate(self, requests: Sequence[Request]) -> Iterator[tuple[int, Completion]]:
+        for index, request in enumerate(requests):
+            self.sent += 1
+            assert request.messages is not None
+            prompt = request.messages[-1][1]
+            reply = (
+                "I cannot rate this."
+                if "garbled" in prompt
+                else ("Score: 9\nClear." if "apples" in prompt else "Score: 2/10 - missing data")
+            )
+            yield index, Completion(reply, "stop", 10, 4)
+
+    def close(self) -> None:
+        pass
+
+
+def test_judge_scores_go_through_the_engine(db: Database) -> None:
+    exp = add_experiment(db)
+    good = add_problem(db, exp, [], text="Tom has 3 apples and eats one. How many are left?")
+    vague = add_problem(db, exp, [], text="How far is it?")
+    broken = add_problem(db, exp, [], text="garbled ??")
+    backend = JudgeDouble()
+    engine = Engine(db, backend)
+    assert judge_experiment(db, exp, engine) == 2
+    assert scores(db, good)["judge_score"] == 0.9
+    assert scores(db, vague)["judge_score"] == 0.2
+    assert scores(db, broken)["judge_score"] is None
+    sent = backend.sent
+    # A rerun asks only about the problem without a score, and the engine answers it from cache.
+    assert judge_experiment(db, exp, engine) == 0
+    assert backend.sent == sent
