@@ -29,6 +29,14 @@ READY = "ready"
 WORKER_MEMORY_BYTES = 4 * 1024**3
 
 
+def usable_cores() -> int:
+    """Cores this process may run on (its CPU affinity), not every core of the machine."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
 def _serve(conn: Connection, memory_bytes: int) -> None:
     """Worker loop: receive (index, gold, pred), answer (index, (equal, reason)) until None."""
     try:
@@ -125,7 +133,7 @@ class SymbolicPool:
         timeout_s: float = DEFAULT_TIMEOUT_S,
         memory_bytes: int = WORKER_MEMORY_BYTES,
     ) -> None:
-        self.size = max(1, workers or os.cpu_count() or 1)
+        self.size = max(1, workers or usable_cores())
         self.timeout_s = timeout_s
         self.memory_bytes = memory_bytes
         self._workers: list[_Worker] = []
