@@ -217,3 +217,22 @@ def test_failed_requests_are_reported_and_written(
     lines = [json.loads(line) for line in out.read_text().splitlines()]
     assert lines[1]["response"] is None and "injected 400" in lines[1]["error"]
     assert lines[0]["response"] == answer_for("m", "p0")
+
+
+def test_prompt_file_with_n_samples_adds_responses(tmp_path: Path) -> None:
+    from pipeline.llm.prompt_file import run_prompt_file
+    from pipeline.llm.spec import SamplingParams
+    from tests.unit.llm_doubles import ScriptedBackend
+
+    prompts = tmp_path / "p.jsonl"
+    write_prompts(prompts, 2)
+    out = tmp_path / "o.jsonl"
+    db = open_db(tmp_path / "w.db")
+    params = SamplingParams(n=3, seed=1)
+    summary = run_prompt_file(db, ScriptedBackend(), prompts, out, params)
+    assert (summary.lines, summary.requests, summary.cached, summary.failed) == (2, 6, 0, 0)
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    assert lines[1]["responses"] == [answer_for("double", "p1", i, 1 + i) for i in range(3)]
+    assert lines[1]["response"] == lines[1]["responses"][0]
+    again = run_prompt_file(db, ScriptedBackend(), prompts, out, params)
+    assert again.cached == 6
