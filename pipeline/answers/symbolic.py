@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
 import re
 from typing import Any
 
@@ -19,6 +20,11 @@ from pipeline.answers.normalisation import clean
 # Answers longer than this or nested deeper are not handed to sympy at all.
 MAX_SYMBOLIC_CHARS = 2_000
 MAX_NESTING = 40
+MAX_POWER_DIGITS_LOG10 = 5  # refuse literal powers with more than 10**5 digits
+
+_POWER = re.compile(r"(\d{1,12})\s*\^\s*\{?\s*(\d+)")
+_TOWER = re.compile(r"(\d{1,12})\s*\^\s*\{\s*(\d{1,12})\s*\^\s*\{?\s*(\d+)")
+_DEEP_TOWER = re.compile(r"\^\s*\{[^{}]*\^\s*\{[^{}]*\^")
 
 _PLAIN_SQRT = re.compile(r"(?<!\\)\bsqrt\s*\(([^()]*)\)")
 _PLAIN_WORDS = (
@@ -37,10 +43,38 @@ _PLAIN_WORDS = (
 )
 
 
+def _too_large(answer: str) -> bool:
+    """True for literal powers whose value has more than 10**5 digits (`9^{999999999}`, towers).
+
+    sympy evaluates integer powers eagerly; such an input would only burn its timeout.
+    """
+    if _DEEP_TOWER.search(answer):
+        return True
+    for base, middle, top in _TOWER.findall(answer):
+        a, b = int(base), int(middle)
+        if (
+            a > 1
+            and b > 1
+            and (
+                len(top) > 6
+                or int(top) * math.log10(b) + math.log10(math.log10(a)) > MAX_POWER_DIGITS_LOG10
+            )
+        ):
+            return True
+    for base, exponent in _POWER.findall(answer):
+        if int(base) > 1 and (
+            len(exponent) > 8 or int(exponent) * math.log10(int(base)) > 10**MAX_POWER_DIGITS_LOG10
+        ):
+            return True
+    return False
+
+
 def screen(answer: str) -> str | None:
-    """Why an answer must not reach sympy ("too_long", "too_deep"), or None when it may."""
+    """Why an answer must not reach sympy ("too_long", "too_deep", "too_large"), or None."""
     if len(answer) > MAX_SYMBOLIC_CHARS:
         return "too_long"
+    if _too_large(answer):
+        return "too_large"
     depth = deepest = 0
     for ch in answer:
         if ch in "{([":

@@ -11,10 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.answers import Verifier, grade_pairs
+from pipeline.answers import Verdict, Verifier, grade_pairs
 from pipeline.answers.pool import SymbolicPool
 
 TIMEOUT_S = 2.0
+# Factorials of factorials: sympy evaluates them eagerly and never finishes.
+SLOW = "\\frac{10!!!!!}{3}"
 GOLD = "\\frac{7}{13}"
 
 
@@ -25,11 +27,9 @@ def verifier() -> Iterator[Verifier]:
 
 
 @pytest.mark.timeout(60)
-def test_power_tower_times_out_and_the_pool_recovers(verifier: Verifier) -> None:
+def test_runaway_computation_times_out_and_the_pool_recovers(verifier: Verifier) -> None:
     started = time.monotonic()
-    verdicts = verifier.compare(
-        [("5", "10^{10^{10^{10}}}"), ("x^2+1", "1+x^2"), ("2^{2^{2^{2^{2^{2}}}}}", "7")]
-    )
+    verdicts = verifier.compare([("5", SLOW), ("x^2+1", "1+x^2"), ("7", "\\frac{10!!!!}{3}")])
     elapsed = time.monotonic() - started
     assert verdicts[0].equal is None and verdicts[0].reason in ("timeout", "out_of_memory")
     assert verdicts[1].equal is True
@@ -37,6 +37,17 @@ def test_power_tower_times_out_and_the_pool_recovers(verifier: Verifier) -> None
     # Two slow tasks run in parallel on two workers; each is cut at its own deadline.
     assert elapsed < 4 * TIMEOUT_S + 5
     assert verifier.compare([("\\frac{1}{2}", "\\frac{2}{4}")])[0].equal is True
+
+
+@pytest.mark.timeout(30)
+def test_power_towers_are_refused_before_sympy(verifier: Verifier) -> None:
+    towers = ["10^{10^{10^{10}}}", "2^{2^{2^{2^{2^{2}}}}}", "9^{999999999}", "10^{10^{10}}"]
+    verdicts = verifier.compare([("5", t) for t in towers] + [(t, "5") for t in towers])
+    assert {(v.equal, v.reason) for v in verdicts} == {(None, "too_large")}
+    assert verifier.compare([("1024", "2^{10}"), ("16", "2^{2^{2}}")]) == [
+        Verdict(True, "symbolic_equal"),
+        Verdict(True, "symbolic_equal"),
+    ]
 
 
 INJECTIONS = [
@@ -83,7 +94,7 @@ def test_killed_worker_yields_unverifiable_and_is_replaced() -> None:
         pid = pool._workers[0].process.pid
         assert pid is not None
         threading.Timer(1.0, os.kill, (pid, signal.SIGKILL)).start()
-        results = pool.map([("5", "10^{10^{10^{10}}}")])
+        results = pool.map([("5", SLOW)])
         assert results == [(None, "worker_crashed")]
         assert pool.map([("x+1", "1+x")]) == [(True, "symbolic_equal")]
         assert pool.replaced == 1
