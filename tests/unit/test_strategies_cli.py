@@ -86,3 +86,13 @@ def test_generate_reports_and_resumes_without_a_model(
     assert code == 1 and "'iqc' is not enabled" in err
     code, _, err = flames(capsys, "generate", "nosuch", "--db", db_path)
     assert code == 1 and "no experiment called 'nosuch'" in err
+
+
+def test_generate_hints_at_accept_untagged_when_tags_are_ignored(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db, exp = workspace(tmp_path, {"qft": {"budget": 2}})
+    generate(db, exp, backend=ScriptedBackend(lambda p, r: "A problem without any tags, 5 cats."))
+    code, out, _ = flames(capsys, "generate", exp, "--db", str(tmp_path / "flames.db"))
+    assert code == 0 and "rejected 2 x missing_section:problem" in out
+    assert "hint:" in out and "accept_untagged = true" in out

@@ -88,6 +88,13 @@ def print_reports(reports: list[StrategyReport]) -> None:
         )
         for reason, count in sorted(r.rejected.items(), key=lambda kv: (-kv[1], kv[0])):
             click.echo(f"{'':<{width}}    rejected {count} x {reason}")
+    untagged = sum(n for r in reports for k, n in r.rejected.items() if k.startswith("missing_"))
+    if untagged and untagged * 2 >= sum(r.rejected_total for r in reports):
+        click.echo(
+            "hint: most replies lacked the tagged sections the prompts ask for (small models "
+            "often ignore them); use a larger generator, or set `accept_untagged = true` in a "
+            "strategy's params to take a tag-free reply whole"
+        )
     resumed = sum(r.resumed for r in reports)
     if resumed:
         click.echo(f"({resumed} problems were already stored by an earlier run)")
