@@ -12,7 +12,6 @@ from textual.containers import Horizontal
 from textual.markup import escape
 from textual.widgets import DataTable, Footer, Input, Label, Select, Sparkline, Static
 
-from pipeline.signal_index import SignalIndex, fingerprint, load_index
 from pipeline.thresholds import POLICIES, Selection, examples_near
 from workbench.tui.screens.base import WorkbenchScreen
 from workbench.tui.widgets.field import Field
@@ -80,9 +79,6 @@ class FiltersScreen(WorkbenchScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        self.index: SignalIndex | None = None
-        self.index_key: tuple[object, ...] | None = None
-        self.index_seconds = 0.0
 
     def on_mount(self) -> None:
         table = self.query_one("#counts", DataTable)
@@ -150,7 +146,7 @@ class FiltersScreen(WorkbenchScreen):
         select.value = names[(names.index(self.column) + 1) % len(names)]
 
     def action_refresh_counts(self) -> None:
-        self.index = None
+        self.flames.signals.invalidate()
         self.refresh_counts()
 
     # -- queries ------------------------------------------------------------------------
@@ -164,21 +160,27 @@ class FiltersScreen(WorkbenchScreen):
         self, experiment_id: int | None, selection: Selection, column: str, threshold: float
     ) -> None:
         with self.workspace.db() as db:
-            key = fingerprint(db, experiment_id)
-            if self.index is None or self.index_key != key:
+            cache = self.flames.signals
+            if not cache.ready(db, experiment_id):
                 self.app.call_from_thread(self._loading)
-                loading = time.perf_counter()
-                self.index = load_index(db, experiment_id)
-                self.index_key = key
-                self.index_seconds = time.perf_counter() - loading
+            index = cache.get(db, experiment_id)
             started = time.perf_counter()
-            counts = self.index.counts(selection)
+            counts = index.counts(selection)
             counts_ms = (time.perf_counter() - started) * 1000
-            hist = self.index.histogram(column, bins=40)
+            hist = index.histogram(column, bins=40)
             examples = examples_near(db, experiment_id, column, threshold, n=2)
         total_ms = (time.perf_counter() - started) * 1000
         self.app.call_from_thread(
-            self._show, selection, counts, hist, examples, column, threshold, counts_ms, total_ms
+            self._show,
+            selection,
+            counts,
+            hist,
+            examples,
+            column,
+            threshold,
+            counts_ms,
+            total_ms,
+            index.size,
         )
 
     def _loading(self) -> None:
@@ -196,6 +198,7 @@ class FiltersScreen(WorkbenchScreen):
         threshold: float,
         counts_ms: float,
         total_ms: float,
+        size: int,
     ) -> None:
         if selection != self.flames.selection:
             return  # a newer change is on its way
@@ -225,7 +228,6 @@ class FiltersScreen(WorkbenchScreen):
         self.query_one("#examples", Static).update("\n".join(lines))
         self.query_one("#filter-timing", Static).update(
             f"counts {counts_ms:.0f} ms, all {total_ms:.0f} ms (signals of "
-            f"{self.index.size if self.index else 0:,} problems loaded in "
-            f"{self.index_seconds:.1f} s)  CLI: flames filter "
+            f"{size:,} problems loaded in {self.flames.signals.seconds:.1f} s)  CLI: flames filter "
             f"{self.flames.experiment_name or 'EXPERIMENT'} --policy {selection.policy}"
         )
