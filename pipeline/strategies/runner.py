@@ -10,7 +10,7 @@ strictly, and a slot that fails a parse or a check stops with its reason.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from pipeline.llm.engine import Engine
@@ -148,7 +148,7 @@ def run_slots(
     `on_stage(stage, round)` is called as each model stage starts (for progress bars).
     """
     states = [_State(s, initial_variables(strategy, s, params), SlotOutcome(s)) for s in slots]
-    one = SamplingParams(**{**sampling.__dict__, "n": 1})
+    one = replace(sampling, n=1)
     untagged = bool(params.get(ACCEPT_UNTAGGED, False))
     for stage, round_ in strategy.schedule(params):
         live = [s for s in states if s.live]
@@ -244,6 +244,8 @@ def _finish(strategy: Strategy, state: _State) -> SlotOutcome:
         state.reject(reason)
         return outcome
     if strategy.answer_rule != "none" and strategy.answer_from is not None:
-        answer = clean_answer(state.variables.get(strategy.answer_from, ""))
+        raw = state.variables.get(strategy.answer_from, "")
+        # A kept answer is the seed's, verbatim; a derived one is cleaned of "$" and a final ".".
+        answer = raw.strip() if strategy.answer_from == "seed_answer" else clean_answer(raw)
         outcome.reference_answer = answer or None
     return outcome
