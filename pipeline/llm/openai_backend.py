@@ -33,7 +33,9 @@ from pipeline.llm.spec import EMBEDDED_MODEL, ModelSpec
 
 BACKOFF_BASE_S = 0.25
 BACKOFF_CAP_S = 20.0
-PROBE_TIMEOUT_S = 5.0
+PROBE_TIMEOUT_S = 5.0  # to connect; reading /models may take the request timeout
+PROBE_ATTEMPTS = 4
+FALLBACK_MODEL = "default"  # sent when no model is named and the server lists none
 RETRYABLE_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
 
 
@@ -72,19 +74,17 @@ class OpenAIBackend:
 
     @classmethod
     def load(cls, spec: ModelSpec) -> OpenAIBackend:
-        """Check the servers answer, pick the model (the first served one if none is named)."""
+        """Check the servers answer; with no model named, take the first listed (or 'default')."""
         if not spec.base_urls:
             raise FlamesError(
                 "the openai backend needs a base URL: give --base-url "
                 "(e.g. http://127.0.0.1:8000/v1) or base_urls in the model spec"
             )
         api_key = os.environ.get(spec.api_key_env) if spec.api_key_env else None
-        served = _probe(spec.base_urls, api_key)
+        served = _probe(spec.base_urls, api_key, spec.timeout_s)
         model = spec.model
         if model == EMBEDDED_MODEL:
-            if not served:
-                raise FlamesError(f"server {spec.base_urls[0]} lists no models; give --model")
-            model = served[0]
+            model = served[0] if served else FALLBACK_MODEL
         return cls(spec, model, api_key)
 
     async def _make_client(self) -> aiohttp.ClientSession:
@@ -261,27 +261,53 @@ def _error_message(text: str) -> str:
     return text.strip()[:300] or "(empty body)"
 
 
-def _probe(base_urls: Sequence[str], api_key: str | None) -> list[str]:
-    """The models the first server lists; FlamesError if any server cannot be reached."""
+def _probe(base_urls: Sequence[str], api_key: str | None, timeout_s: float) -> list[str]:
+    """The models the servers list (first that answers); FlamesError if one cannot be reached.
+
+    A server that answers /models with an error still counts as reachable: some
+    OpenAI-compatible servers have no /models. Transient errors are retried, so a flaky
+    server does not change which model (and so which cache keys) a run uses.
+    """
     headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+    timeout = httpx.Timeout(timeout_s, connect=PROBE_TIMEOUT_S)
     served: list[str] = []
     for base in base_urls:
         url = base.rstrip("/") + "/models"
-        try:
-            response = httpx.get(url, headers=headers, timeout=PROBE_TIMEOUT_S)
-        except httpx.HTTPError as exc:
-            raise FlamesError(
-                f"cannot reach server {base} ({type(exc).__name__}); "
-                "is it running, and is the URL right (e.g. http://host:8000/v1)?"
-            ) from exc
-        if response.status_code in (401, 403):
-            raise FlamesError(
-                f"server {base} refused the API key (HTTP {response.status_code})"
-                "; set the env var named by api_key_env"
-            )
-        if response.status_code == 200 and not served:
+        for attempt in range(PROBE_ATTEMPTS):
             try:
-                served = [m["id"] for m in response.json().get("data", []) if "id" in m]
-            except (json.JSONDecodeError, AttributeError, TypeError, KeyError):
-                served = []
+                response = httpx.get(url, headers=headers, timeout=timeout)
+            except (
+                httpx.ConnectError,
+                httpx.ConnectTimeout,
+                httpx.UnsupportedProtocol,
+                httpx.InvalidURL,
+            ) as exc:
+                raise FlamesError(
+                    f"cannot reach server {base} ({type(exc).__name__}); "
+                    "is it running, and is the URL right (e.g. http://host:8000/v1)?"
+                ) from exc
+            except httpx.HTTPError:
+                time.sleep(_backoff(attempt, None))
+                continue
+            if response.status_code in (401, 403):
+                raise FlamesError(
+                    f"server {base} refused the API key (HTTP {response.status_code})"
+                    "; set the env var named by api_key_env"
+                )
+            if response.status_code in RETRYABLE_STATUS:
+                time.sleep(_backoff(attempt, None))
+                continue
+            listed = _model_ids(response) if response.status_code == 200 else None
+            if listed is None and response.status_code == 200:
+                time.sleep(_backoff(attempt, None))  # a malformed list: ask again
+                continue
+            served = served or (listed or [])
+            break
     return served
+
+
+def _model_ids(response: httpx.Response) -> list[str] | None:
+    try:
+        return [str(m["id"]) for m in response.json()["data"] if "id" in m]
+    except (json.JSONDecodeError, UnicodeDecodeError, AttributeError, TypeError, KeyError):
+        return None

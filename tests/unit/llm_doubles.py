@@ -110,11 +110,13 @@ class LoopbackServer:
         fault: FaultPlan | None = None,
         delay_s: float = 0.0,
         slow_s: float = 2.0,
+        models_status: Sequence[int] = (),
     ) -> None:
         self.model = model
         self.fault = fault
         self.delay_s = delay_s
         self.slow_s = slow_s
+        self.models_status = list(models_status)  # statuses of the first GET /models; then 200
         self.log: list[LogEntry] = []
         self._seen: dict[str, int] = {}
         self._lock = threading.Lock()
@@ -183,7 +185,8 @@ class LoopbackServer:
         self, method: str, path: str, raw: bytes, headers: dict[str, str]
     ) -> tuple[int, bytes]:
         if method == "GET" and path.endswith("/models"):
-            return 200, json.dumps({"data": [{"id": self.model}]}).encode()
+            status = self.models_status.pop(0) if self.models_status else 200
+            return status, json.dumps({"data": [{"id": self.model}]}).encode()
         body = json.loads(raw or b"{}")
         chat = path.endswith("/chat/completions")
         content = body["messages"][-1]["content"] if chat else body.get("prompt", "")

@@ -170,3 +170,16 @@ def test_engine_over_http_resumes_from_the_cache(db: Database) -> None:
         assert [r.text for r in first] == [r.text for r in second]
         assert all(r.status == "done" for r in first) and all(r.cached for r in second)
         assert sorted(server.answered()) == sorted(f"q{i}" for i in range(30))
+
+
+def test_a_flaky_model_list_is_asked_again() -> None:
+    with LoopbackServer(models_status=[500, 503]) as server:
+        assert backend_for(server).model_id == "loopback-model"
+
+
+def test_a_server_without_a_model_list_gets_the_default_name() -> None:
+    with LoopbackServer(models_status=[404]) as server:
+        backend = backend_for(server)
+        assert backend.model_id == "default"
+        run_all(backend, [Request(prompt="d")])
+        assert server.log[0].body["model"] == "default"

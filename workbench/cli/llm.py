@@ -34,7 +34,7 @@ def command() -> None:
     "--model",
     default=None,
     help="Model folder or Hub id (default: the embedded SmolLM2-135M-Instruct; "
-    "with --backend openai, the first model the server lists).",
+    "with --backend openai, the first model the server lists, else 'default').",
 )
 @click.option(
     "--base-url",
