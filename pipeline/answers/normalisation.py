@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass
 from fractions import Fraction
 
+from pipeline.answers.arithmetic import evaluate, values_compare
+
 # Decimal places compared when either side was written as a decimal (as math-verify does).
 FLOAT_ROUNDING = 6
 MAX_EXPONENT = 400
@@ -187,6 +189,26 @@ def canonical_key(answer: str) -> str:
     return "str:" + _WHITESPACE.sub("", clean(answer))
 
 
+def _constant(s: str, number: Number | None) -> tuple[float, bool] | None:
+    """(value, written as a decimal) of a plain number or a constant expression, else None."""
+    if number is not None:
+        return None if number.is_percent else (float(number.value), number.is_float)
+    value = evaluate(s)
+    return None if value is None else (value, False)
+
+
+def _squeezed(s: str) -> str:
+    """Without whitespace and without parentheses that wrap the whole answer."""
+    return _WHITESPACE.sub("", unwrap_parens(s))
+
+
+def _is_compound(s: str) -> bool:
+    """A tuple, interval, set, list or matrix (never equal to one plain number)."""
+    if "=" in s or "\\le" in s or "\\ge" in s or "<" in s or ">" in s:
+        return False
+    return "," in s or "\\begin{" in s or "\\cup" in s or "\\cap" in s
+
+
 def fast_compare(gold: str, pred: str) -> tuple[bool | None, str]:
     """(equal, reason) when settled without sympy; (None, "needs_symbolic") otherwise."""
     if len(gold) > MAX_ANSWER_CHARS or len(pred) > MAX_ANSWER_CHARS:
@@ -196,12 +218,25 @@ def fast_compare(gold: str, pred: str) -> tuple[bool | None, str]:
         return None, "no_gold"
     if not p:
         return False, "no_answer"
-    if g == p or _WHITESPACE.sub("", g) == _WHITESPACE.sub("", p):
+    if g == p or _squeezed(g) == _squeezed(p):
         return True, "identical"
     gold_number, pred_number = parse_number(g), parse_number(p)
     if gold_number is not None and pred_number is not None:
         equal = numbers_equal(gold_number, pred_number)
         return equal, "numeric_equal" if equal else "numeric_differ"
+    if (gold_number is not None and _is_compound(p)) or (
+        pred_number is not None and _is_compound(g)
+    ):
+        return False, "type_differ"
+    gold_value, pred_value = _constant(g, gold_number), _constant(p, pred_number)
+    if gold_value is not None and pred_value is not None:
+        if gold_value[1] or pred_value[1]:
+            # A decimal on one side: compare at 6 decimals, as math-verify rounds floats.
+            equal = round(gold_value[0], FLOAT_ROUNDING) == round(pred_value[0], FLOAT_ROUNDING)
+            return equal, "evaluated_equal" if equal else "evaluated_differ"
+        verdict = values_compare(gold_value[0], pred_value[0])
+        if verdict is not None:
+            return verdict, "evaluated_equal" if verdict else "evaluated_differ"
     gold_text, pred_text = text_key(g), text_key(p)
     if gold_text is not None and pred_text is not None:
         equal = gold_text == pred_text
