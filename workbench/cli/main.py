@@ -14,6 +14,7 @@ from typing import Any
 import click
 
 from pipeline.errors import FlamesError
+from storage.database import StorageError
 
 # name -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -93,7 +94,7 @@ def main(argv: list[str] | None = None) -> None:
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
-    except FlamesError as exc:
+    except (FlamesError, StorageError) as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
     except KeyboardInterrupt:
