@@ -62,6 +62,7 @@ class OpenAIBackend:
         # Large engine batches: a batch boundary idles the server while its slowest request ends.
         self.batch_size = max(4096, self.concurrency * 32)
         self.max_retries = max(0, spec.max_retries)
+        self._release_every = max(1, self.concurrency // 8)
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._headers = headers
         self._turn = count()
@@ -99,11 +100,22 @@ class OpenAIBackend:
         return asyncio.run_coroutine_threadsafe(coro, self._loop)
 
     def generate(self, requests: Sequence[Request]) -> Iterator[tuple[int, Completion | Exception]]:
-        """Send all of `requests` concurrently; yield each answer as it arrives."""
+        """Send all of `requests` concurrently; yield each answer as it arrives.
+
+        A slot of `concurrency` is held from sending a request until the caller asks for
+        the next answer after it (the engine has stored it by then), so at most
+        `concurrency` answers are ever sent-but-unstored: what a kill can make re-send.
+        """
         answers: queue.SimpleQueue[tuple[int, Completion | Exception]] = queue.SimpleQueue()
-        job = self._call(self._send_all(requests, answers))
+        gate = asyncio.Semaphore(self.concurrency)
+        job = self._call(self._send_all(requests, answers, gate))
+        owed = 0  # slots of stored answers not yet handed back (batched: each wakes the loop)
         try:
-            for _ in range(len(requests)):
+            for yielded in range(len(requests)):
+                owed += 1 if yielded else 0
+                if owed and (owed >= self._release_every or answers.empty()):
+                    self._loop.call_soon_threadsafe(_release, gate, owed)
+                    owed = 0
                 yield self._next(answers, job)
         finally:
             job.cancel()  # an interrupted caller: stop sending the rest
@@ -124,17 +136,16 @@ class OpenAIBackend:
         self,
         requests: Sequence[Request],
         answers: queue.SimpleQueue[tuple[int, Completion | Exception]],
+        gate: asyncio.Semaphore,
     ) -> None:
-        gate = asyncio.Semaphore(self.concurrency)
-
         async def one(index: int, request: Request) -> None:
-            async with gate:
-                try:
-                    answer: Completion | Exception = await self._send(request)
-                except asyncio.CancelledError:
-                    raise
-                except Exception as exc:
-                    answer = exc
+            await gate.acquire()  # released by `generate` once the answer is consumed
+            try:
+                answer: Completion | Exception = await self._send(request)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                answer = exc
             answers.put((index, answer))
 
         await asyncio.gather(*(one(i, r) for i, r in enumerate(requests)))
@@ -215,6 +226,11 @@ class OpenAIBackend:
             self._call(self._client.close()).result(timeout=5)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=5)
+
+
+def _release(gate: asyncio.Semaphore, slots: int) -> None:
+    for _ in range(slots):
+        gate.release()
 
 
 def _parse(data: Any, *, chat: bool) -> Completion:
