@@ -22,7 +22,7 @@ from workbench.tui.screens.help import HelpScreen
 from workbench.tui.screens.jobs import JobsScreen
 from workbench.tui.screens.problems import ProblemsScreen
 from workbench.tui.screens.strategies import StrategiesScreen
-from workbench.tui.signals import PREFETCH_DELAY_S, SignalCache
+from workbench.tui.signals import SignalCache
 from workbench.tui.theming import load_themes
 from workbench.tui.workspace import Workspace
 
@@ -78,22 +78,11 @@ class FlamesApp(App[None]):
         db.conn.close()
 
     def on_mount(self) -> None:
-        self.set_timer(PREFETCH_DELAY_S, self._prefetch_signals)
         if self._start in self.MODES:
             self.switch_mode(self._start)
         else:
             last = self._last_mode
             self.switch_mode(last if last in self.MODES and last != "help" else "experiments")
-
-    def _prefetch_signals(self) -> None:
-        """Load the Filters screen's signal snapshot in the background, after first paint."""
-        experiment_id = self.experiment_id
-
-        def load() -> None:
-            with self.workspace.db() as db:
-                self.signals.get(db, experiment_id)
-
-        self.run_worker(load, thread=True, group="signals", exit_on_error=False)
 
     def watch_theme(self, theme: str) -> None:
         if theme:

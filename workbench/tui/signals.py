@@ -1,7 +1,8 @@
-"""The app's one SignalIndex: loaded in the background soon after start, shared, refreshed.
+"""The app's one SignalIndex: loaded when the Filters screen first needs it, then shared.
 
-Loading a million problems' signals takes a few seconds, so the app starts it shortly after
-the first paint; by the time the Filters screen opens, threshold changes are instant.
+Loading a million problems' signals takes a few seconds (one scan), so it happens once, on
+first use, not at start-up where it would slow paging; later visits and every threshold
+change reuse it until marks change or a job finishes.
 """
 
 from __future__ import annotations
@@ -12,8 +13,6 @@ import time
 from sqlite_utils import Database
 
 from pipeline.signal_index import SignalIndex, fingerprint, load_index
-
-PREFETCH_DELAY_S = 2.0
 
 
 class SignalCache:
