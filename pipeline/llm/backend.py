@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from pipeline.errors import FlamesError
@@ -73,3 +74,13 @@ def truncate_at_stop(text: str, stops: Sequence[str]) -> tuple[str, bool]:
     """`text` cut before the first stop string, and whether one was found."""
     cut = min((i for i in (text.find(s) for s in stops if s) if i >= 0), default=-1)
     return (text[:cut], True) if cut >= 0 else (text, False)
+
+
+def chat_template_text(value: str) -> str:
+    """A chat-template override from a model spec: the Jinja text itself, or a file of it."""
+    if len(value) < 300 and "{" not in value:
+        path = Path(value).expanduser()
+        if not path.is_file():
+            raise FlamesError(f"chat_template file {value} does not exist")
+        return path.read_text(encoding="utf-8")
+    return value

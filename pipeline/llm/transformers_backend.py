@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.errors import FlamesError
-from pipeline.llm.backend import Completion, truncate_at_stop
+from pipeline.llm.backend import Completion, chat_template_text, truncate_at_stop
 from pipeline.llm.request import Request
 from pipeline.llm.spec import EMBEDDED_MODEL, ModelSpec
 
@@ -69,7 +69,7 @@ class TransformersBackend:
         if tokenizer.pad_token_id is None:
             tokenizer.pad_token = tokenizer.eos_token
         if spec.chat_template:
-            tokenizer.chat_template = _read_template(spec.chat_template)
+            tokenizer.chat_template = chat_template_text(spec.chat_template)
         return cls(model, tokenizer, spec.model, spec.max_batch_size)
 
     def generate(self, requests: Sequence[Request]) -> Iterator[tuple[int, Completion | Exception]]:
@@ -196,12 +196,3 @@ def _dtype(dtype: str, device: str, torch: Any) -> Any:
     if not isinstance(chosen, torch.dtype):
         raise FlamesError(f"unknown dtype '{dtype}': use auto, float32, bfloat16 or float16")
     return chosen
-
-
-def _read_template(value: str) -> str:
-    path = Path(value).expanduser()
-    if len(value) < 300 and "{" not in value:
-        if not path.is_file():
-            raise FlamesError(f"chat_template file {value} does not exist")
-        return path.read_text(encoding="utf-8")
-    return value

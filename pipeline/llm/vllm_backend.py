@@ -11,10 +11,11 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from typing import Any
 
 from pipeline.errors import FlamesError
-from pipeline.llm.backend import Completion, truncate_at_stop
+from pipeline.llm.backend import Completion, chat_template_text, truncate_at_stop
 from pipeline.llm.request import Request
 from pipeline.llm.spec import EMBEDDED_MODEL, ModelSpec
 
@@ -56,6 +57,8 @@ class VllmBackend:
                 f"{tp * dp} GPUs, but {gpus} are visible"
             )
         model = _model_path(spec.model)
+        if spec.chat_template:
+            spec = replace(spec, chat_template=chat_template_text(spec.chat_template))
         if dp == 1:
             return cls(spec, spec.model, _make_llm(spec, model), [])
         visible = _visible_gpus(gpus)
