@@ -8,6 +8,7 @@ as a stored problem (ok or rejected with a known reason) with its provenance.
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +22,9 @@ from pipeline.strategies.generation import generate
 from tests.unit.strategy_doubles import workspace
 
 pytestmark = pytest.mark.model
+
+# Short replies keep this to a couple of minutes on an idle 2-core CPU.
+MAX_NEW_TOKENS = int(os.environ.get("FLAMES_TEST_STRATEGY_TOKENS", "40"))
 
 REASON = re.compile(
     r"^(empty|truncated|refusal|copied_seed|too_short|too_long|duplicate_item"
@@ -46,7 +50,7 @@ def backend() -> Iterator[Backend]:
 def test_every_strategy_runs_on_the_embedded_model(tmp_path: Path, backend: Backend) -> None:
     budgets = {name: 4 if name == "ask_me_anything" else 2 for name in STRATEGY_NAMES}
     config = {n: {"budget": budgets[n], "params": PARAMS.get(n, {})} for n in STRATEGY_NAMES}
-    db, exp = workspace(tmp_path, config, max_new_tokens=40)
+    db, exp = workspace(tmp_path, config, max_new_tokens=MAX_NEW_TOKENS)
     reports = generate(db, exp, backend=backend)
     assert [r.strategy for r in reports] == list(STRATEGY_NAMES)
     for report in reports:
