@@ -185,9 +185,9 @@ class InspectorScreen(WorkbenchScreen):
     def _show_duplicates(self, detail: ProblemDetail) -> None:
         left = self.query_one("#dup-left", Static)
         right = self.query_one("#dup-right", Static)
+        right.display = bool(detail.duplicates)
         if not detail.duplicates:
             left.update("[b]Nearest duplicate[/]: none recorded")
-            right.update("")
             return
         dup = detail.duplicates[0]
         a, b = word_diff(detail.problem["text"], dup["text"])
