@@ -122,6 +122,9 @@ def write_outcomes(db: Database, outcomes: Sequence[Outcome]) -> None:
         )
         for o in outcomes
     ]
+    if len(rows) == 1 and not db.conn.in_transaction:
+        db.conn.execute(_UPSERT, rows[0])  # one statement: its own transaction, one round trip
+        return
     with transaction(db):
         db.conn.executemany(_UPSERT, rows)
 

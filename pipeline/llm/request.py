@@ -8,6 +8,7 @@ with n > 1 into n requests with sample_index 0..n-1 and n = 1, one cache row eac
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field, replace
@@ -67,12 +68,15 @@ class Request:
         return self.params.seed + self.sample_index
 
 
+@functools.lru_cache(maxsize=1024)
 def params_json(params: SamplingParams) -> str:
     """Sampling params as canonical JSON, without `n` (see the module docstring)."""
     return json.dumps(_params_dict(params), sort_keys=True, separators=(",", ":"))
 
 
+@functools.lru_cache(maxsize=1024)  # asdict deep-copies: too slow for every key at 500/s
 def _params_dict(params: SamplingParams) -> dict[str, Any]:
+    """The params part of a key (shared between calls: never mutate it)."""
     data = asdict(params)
     data.pop("n", None)
     data["stop"] = list(params.stop)

@@ -28,36 +28,36 @@ class RowSampler(LogitsProcessor):
             generator = torch.Generator(device=device)
             generator.manual_seed(seed if seed is not None else random.getrandbits(63))
             self.generators.append(generator)
-        params = [r.params for r in requests]
-        self.temperature = [p.temperature for p in params]
-        self.top_k = [p.top_k for p in params]
-        self.top_p = [p.top_p for p in params]
+        # Rows sharing (temperature, top_k, top_p) are filtered together in one tensor op;
+        # only the final draw is per row, from that row's own generator.
+        self.groups: dict[tuple[float, int, float], list[int]] = {}
+        for row, request in enumerate(requests):
+            p = request.params
+            self.groups.setdefault((p.temperature, p.top_k, p.top_p), []).append(row)
 
     def __call__(self, input_ids: torch.LongTensor, scores: torch.Tensor) -> torch.Tensor:
         chosen = torch.empty(scores.shape[0], dtype=torch.long, device=scores.device)
-        for row in range(scores.shape[0]):
-            chosen[row] = self._pick(row, scores[row].float())
+        for (temperature, top_k, top_p), rows in self.groups.items():
+            index = torch.tensor(rows, device=scores.device)
+            logits = scores.index_select(0, index).float()
+            if temperature <= 0:
+                chosen[index] = torch.argmax(logits, dim=-1)
+                continue
+            if 0 < top_k < logits.shape[1]:
+                values, indices = torch.topk(logits, top_k, dim=-1)
+            else:
+                values, indices = torch.sort(logits, descending=True, dim=-1)
+            probs = torch.softmax(values / temperature, dim=-1)
+            if 0 < top_p < 1:
+                cumulative = torch.cumsum(probs, dim=-1)
+                keep = (cumulative - probs) < top_p  # always keeps the most likely token
+                probs = torch.where(keep, probs, torch.zeros_like(probs))
+            for j, row in enumerate(rows):
+                picked = torch.multinomial(probs[j], 1, generator=self.generators[row])
+                chosen[row] = indices[j, picked[0]]
         out = torch.full_like(scores, float("-inf"))
         out.scatter_(1, chosen[:, None], 0.0)
         return out
-
-    def _pick(self, row: int, logits: torch.Tensor) -> int:
-        temperature = self.temperature[row]
-        if temperature <= 0:
-            return int(torch.argmax(logits))
-        top_k = self.top_k[row]
-        if 0 < top_k < logits.shape[0]:
-            values, indices = torch.topk(logits, top_k)
-        else:
-            values, indices = torch.sort(logits, descending=True)
-        probs = torch.softmax(values / temperature, dim=-1)
-        top_p = self.top_p[row]
-        if 0 < top_p < 1:
-            cumulative = torch.cumsum(probs, dim=-1)
-            keep = (cumulative - probs) < top_p  # always keeps the most likely token
-            probs = torch.where(keep, probs, torch.zeros_like(probs))
-        picked = torch.multinomial(probs, 1, generator=self.generators[row])
-        return int(indices[picked])
 
 
 class RowStopper(StoppingCriteria):

@@ -2,7 +2,7 @@
 
 Baseline, same process: the same prompts sent one by one. Figures are completion
 tokens/s; goal: batched >= 4x one at a time. FLAMES_BENCH_TRANSFORMERS_PROMPTS and
-FLAMES_BENCH_TRANSFORMERS_TOKENS set the size (defaults 24 prompts x 16 tokens).
+FLAMES_BENCH_TRANSFORMERS_TOKENS set the size (defaults 32 prompts x 12 tokens).
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from pipeline.llm.request import Request
 from pipeline.llm.spec import ModelSpec, SamplingParams
 from pipeline.llm.transformers_backend import TransformersBackend
 
-PROMPTS = int(os.environ.get("FLAMES_BENCH_TRANSFORMERS_PROMPTS", "24"))
-TOKENS = int(os.environ.get("FLAMES_BENCH_TRANSFORMERS_TOKENS", "16"))
+PROMPTS = int(os.environ.get("FLAMES_BENCH_TRANSFORMERS_PROMPTS", "32"))
+TOKENS = int(os.environ.get("FLAMES_BENCH_TRANSFORMERS_TOKENS", "12"))
 GOAL = 4.0
 
 
