@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -136,6 +137,7 @@ def test_cli_runs_both_commands_on_an_experiment(
             cwd=ROOT,
             capture_output=True,
             text=True,
+            env={k: v for k, v in os.environ.items() if k != "FLAMES_DATA_DIR"},
         )
 
     dedup = flames("dedup", "exp", "--threshold", "0.9")
