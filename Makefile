@@ -26,8 +26,10 @@ $(STAMP): pyproject.toml Makefile
 	$(PIP) install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
+# The main job: the workbench TUI on the default workspace (./flames.db). Press n there to
+# create the quickstart experiment; `flames run` runs it end to end without the TUI.
 run: install
-	$(VENV)/bin/flames run
+	$(VENV)/bin/flames tui
 
 test: install
 	@$(PYTEST) tests; rc=$$?; \
