@@ -44,10 +44,8 @@ def test_power_towers_are_refused_before_sympy(verifier: Verifier) -> None:
     towers = ["10^{10^{10^{10}}}", "2^{2^{2^{2^{2^{2}}}}}", "9^{999999999}", "10^{10^{10}}"]
     verdicts = verifier.compare([("5", t) for t in towers] + [(t, "5") for t in towers])
     assert {(v.equal, v.reason) for v in verdicts} == {(None, "too_large")}
-    assert verifier.compare([("1024", "2^{10}"), ("16", "2^{2^{2}}")]) == [
-        Verdict(True, "symbolic_equal"),
-        Verdict(True, "symbolic_equal"),
-    ]
+    small = verifier.compare([("1024", "2^{10}"), ("16", "2^{2^{2}}"), ("x^{1024}", "x^{2^{10}}")])
+    assert [v.equal for v in small] == [True, True, True]
 
 
 INJECTIONS = [
@@ -78,7 +76,7 @@ def test_model_output_is_never_executed(tmp_path: Path, verifier: Verifier) -> N
 @pytest.mark.timeout(60)
 def test_huge_and_deep_inputs_are_refused_without_the_pool(verifier: Verifier) -> None:
     megabyte = "1+" * 500_000 + "1"
-    deep = "(" * 100 + "1" + ")" * 100
+    deep = "(" * 100 + "x" + ")" * 100
     verdicts = verifier.compare(
         [(megabyte, "2"), ("2", megabyte), (deep, "1"), ("\\frac{" * 100 + "1", "1")]
     )
