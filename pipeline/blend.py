@@ -16,17 +16,14 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from pipeline.config.schema import FLAMES_BLEND
 from pipeline.errors import ConfigError, InputError
+from pipeline.experiments import experiment_id
 from pipeline.thresholds import JOINS, Selection, kept_condition, strategy_counts
 from storage.database import transaction
 
-# The FLAMES paper's blend (Seegmiller et al. 2025).
-FLAMES_PRESET: dict[str, float] = {
-    "suggester_editor": 0.5,
-    "iqc": 0.2,
-    "taxonomy_key_concepts": 0.2,
-    "distraction_insertion": 0.1,
-}
+# The FLAMES paper's blend (Seegmiller et al. 2025), defined once with the config schema.
+FLAMES_PRESET: dict[str, float] = FLAMES_BLEND
 FORMATS = ("messages", "prompt-completion")
 _BATCH = 500
 
@@ -94,13 +91,8 @@ def warnings(plan: list[BlendLine]) -> list[str]:
 
 
 def experiment_id_for(db: Database, name: str) -> int:
-    """The id of the experiment called `name`."""
-    row = db.execute("SELECT id FROM experiments WHERE name = ?", [name]).fetchone()
-    if row is None:
-        raise InputError(
-            f"no experiment named '{name}': create it with `flames experiment`", field="experiment"
-        )
-    return int(row[0])
+    """The id of the experiment called `name` (a clear error naming the known ones)."""
+    return experiment_id(db, name)
 
 
 def _pick_solution(
