@@ -19,7 +19,8 @@ from pipeline.llm.backend import Completion, chat_template_text, truncate_at_sto
 from pipeline.llm.request import Request
 from pipeline.llm.spec import EMBEDDED_MODEL, ModelSpec
 
-BATCHES_PER_CALL = 8  # the engine hands over max_batch_size * this; vLLM schedules within it
+BATCHES_PER_CALL = 8
+REPLICA_START_S = 1800.0  # loading a large model onto its GPUs can take many minutes  # the engine hands over max_batch_size * this; vLLM schedules within it
 
 
 class VllmBackend:
@@ -63,7 +64,13 @@ class VllmBackend:
             return cls(spec, spec.model, _make_llm(spec, model), [])
         visible = _visible_gpus(gpus)
         replicas = [_Replica(spec, model, visible[r * tp : (r + 1) * tp]) for r in range(dp)]
-        return cls(spec, spec.model, None, replicas)
+        backend = cls(spec, spec.model, None, replicas)
+        for replica in replicas:  # wait until every replica has its engine, or say why not
+            state, detail = replica.outbox.get(timeout=REPLICA_START_S)
+            if state != "ready":
+                backend.close()
+                raise FlamesError(f"a vLLM replica could not start: {detail}")
+        return backend
 
     def generate(self, requests: Sequence[Request]) -> Iterator[tuple[int, Completion | Exception]]:
         """Run the batch; yield every answer of a replica's share once it is done."""
@@ -115,7 +122,12 @@ class _Replica:
 
 def _replica_main(spec: ModelSpec, model: str, gpus: list[str], inbox: Any, outbox: Any) -> None:
     os.environ["CUDA_VISIBLE_DEVICES"] = ",".join(gpus)
-    llm = _make_llm(spec, model)
+    try:
+        llm = _make_llm(spec, model)
+    except Exception as exc:  # reported to the parent, which raises it as one line
+        outbox.put(("error", str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)))
+        return
+    outbox.put(("ready", None))
     while (batch := inbox.get()) is not None:
         outbox.put(run_llm(llm, batch, spec.chat_template))
 
