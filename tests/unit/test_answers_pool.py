@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.answers import Verdict, Verifier, grade_pairs
+from pipeline.answers import Verifier, grade_pairs
 from pipeline.answers.pool import SymbolicPool
 
 TIMEOUT_S = 2.0
