@@ -109,6 +109,15 @@ def _messages(value: Any, where: str, line: int) -> Messages:
     return tuple(pairs)
 
 
+def check_out_path(path: str | Path) -> None:
+    """Fail before any model work if the output file cannot be written where asked."""
+    out = Path(path)
+    if out.is_dir():
+        raise InputError("is a folder; give a file path for --out", path=str(path))
+    if not out.parent.is_dir():
+        raise InputError(f"folder {out.parent} does not exist", path=str(path))
+
+
 def run_prompt_file(
     db: Database,
     backend: Backend,
@@ -121,6 +130,7 @@ def run_prompt_file(
 ) -> RunSummary:
     """Answer every prompt of `in_path` through the engine and write `out_path`."""
     lines = read_prompts(in_path, params)
+    check_out_path(out_path)
     engine = Engine(db, backend, max_attempts=max_attempts, on_progress=on_progress)
     results = engine.run([p.request for p in lines])
     n = max(1, params.n)

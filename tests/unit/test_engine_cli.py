@@ -236,3 +236,14 @@ def test_prompt_file_with_n_samples_adds_responses(tmp_path: Path) -> None:
     assert lines[1]["response"] == lines[1]["responses"][0]
     again = run_prompt_file(db, ScriptedBackend(), prompts, out, params)
     assert again.cached == 6
+
+
+def test_output_in_a_missing_folder_is_one_line(
+    capsys: pytest.CaptureFixture[str], prompts: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "no" / "o.jsonl"
+    code, err = run_cli(
+        capsys, "llm", "run", str(prompts), "--out", str(out), "--db", str(tmp_path / "w.db")
+    )
+    assert code == 1
+    assert err == [f"error: {out}: folder {out.parent} does not exist"]

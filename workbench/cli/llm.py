@@ -154,7 +154,12 @@ def run(
     only what is missing, then writes the complete output.
     """
     from pipeline.llm.backend import load_backend
-    from pipeline.llm.prompt_file import read_prompts, run_prompt_file, sampling_params
+    from pipeline.llm.prompt_file import (
+        check_out_path,
+        read_prompts,
+        run_prompt_file,
+        sampling_params,
+    )
     from storage.database import open_db
     from workbench.cli.engine_progress import EngineProgress
 
@@ -182,6 +187,7 @@ def run(
         stop=stop or None,
     )
     read_prompts(prompts, params)  # bad input fails before a model is loaded
+    check_out_path(out_path)
     db = open_db(db_path)
     model_backend = load_backend(spec)
     try:
