@@ -110,18 +110,22 @@ class Engine:
         ]
         insert_pending(self.db, rows)
         sent_at = time.monotonic()
-        for index, answer in self.backend.generate([r for _, r in batch]):
-            row = rows[index]
-            if row.key in results:
-                continue  # a backend answering one index twice must not double-count
-            latency = time.monotonic() - sent_at
-            if isinstance(answer, Completion):
-                self._store(row, answer, latency, results, tracker)
-            else:
-                self._fail(row, _describe(answer), latency, results, tracker)
+        missing = "backend returned no result"
+        try:
+            for index, answer in self.backend.generate([r for _, r in batch]):
+                row = rows[index]
+                if row.key in results:
+                    continue  # a backend answering one index twice must not double-count
+                latency = time.monotonic() - sent_at
+                if isinstance(answer, Completion):
+                    self._store(row, answer, latency, results, tracker)
+                else:
+                    self._fail(row, _describe(answer), latency, results, tracker)
+        except Exception as exc:  # a broken batch fails its unanswered rows, not the run
+            missing = _describe(exc)
         for row in rows:
             if row.key not in results:
-                self._fail(row, "backend returned no result", None, results, tracker)
+                self._fail(row, missing, None, results, tracker)
 
     def _store(
         self,

@@ -37,7 +37,7 @@ class ScriptedBackend:
 
     Args:
         fail: content -> number of first tries that fail (with a RuntimeError).
-        crash_after: raise KeyboardInterrupt after this many answers (a kill mid-batch).
+        crash_after: raise `crash` after this many answers (KeyboardInterrupt: a kill).
         skip: contents the backend never answers (to test a backend that drops rows).
     """
 
@@ -49,11 +49,13 @@ class ScriptedBackend:
         crash_after: int | None = None,
         skip: set[str] | None = None,
         batch_size: int = 8,
+        crash: type[BaseException] = KeyboardInterrupt,
     ) -> None:
         self.model_id = model_id
         self.batch_size = batch_size
         self.fail = dict(fail or {})
         self.crash_after = crash_after
+        self.crash = crash
         self.skip = skip or set()
         self.sent: list[Request] = []
         self.batches: list[int] = []
@@ -65,7 +67,7 @@ class ScriptedBackend:
         for index in reversed(range(len(requests))):  # out of order, like a real server
             request = requests[index]
             if self.crash_after is not None and len(self.sent) >= self.crash_after:
-                raise KeyboardInterrupt
+                raise self.crash("scripted crash")
             self.sent.append(request)
             content = content_of(request)
             if content in self.skip:

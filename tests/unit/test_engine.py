@@ -182,3 +182,14 @@ def test_counts_and_token_totals_per_model(db: Database) -> None:
     assert count_by_status(db, "two")["done"] == 2
     assert token_totals(db, "two") == (16, 4)
     assert token_totals(db) == (32, 8)
+
+
+def test_a_backend_error_mid_batch_fails_the_rest_of_that_batch_only(db: Database) -> None:
+    backend = ScriptedBackend(crash_after=3, batch_size=5, crash=RuntimeError)
+    results = Engine(db, backend).run(prompts(5))
+    assert [r.status for r in results].count("done") == 3
+    failed = [r for r in results if r.status == "failed"]
+    assert [r.error for r in failed] == ["RuntimeError: scripted crash"] * 2
+    backend.crash_after = None
+    again = Engine(db, backend).run(prompts(5))
+    assert all(r.status == "done" for r in again)
