@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
+import os
 
-import pytest
-from sqlite_utils import Database
+# Spinning OpenMP threads steal the CPU from the test's other processes (verifier pool,
+# servers) on a 2-core machine; this only takes effect before torch is first imported.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-from storage.database import open_db
+from collections.abc import Iterator  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+from sqlite_utils import Database  # noqa: E402
+
+from storage.database import open_db  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = (ROOT / ".." / "shared" / "data").resolve()
