@@ -1,13 +1,20 @@
 """Answers: extraction, equivalence (fast path + bounded math-verify pool) and file grading.
 
-Import from here: `extract_answer`, `equivalent`, `Verdict`, `Verifier`, `grade_pairs`.
+Import from here: `extract_answer`, `equivalent`, `grade`, `Verdict`, `Verifier`, `grade_pairs`.
 math-verify and sympy load only inside pool workers, never on import.
 """
 
 from __future__ import annotations
 
 from pipeline.answers.extraction import Extraction, extract_answer, extract_reference
-from pipeline.answers.verification import Grade, Verdict, Verifier, equivalent, grade_pairs
+from pipeline.answers.verification import (
+    Grade,
+    Verdict,
+    Verifier,
+    equivalent,
+    grade,
+    grade_pairs,
+)
 
 __all__ = [
     "Extraction",
@@ -17,5 +24,6 @@ __all__ = [
     "equivalent",
     "extract_answer",
     "extract_reference",
+    "grade",
     "grade_pairs",
 ]

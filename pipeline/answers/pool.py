@@ -25,6 +25,7 @@ DEFAULT_TIMEOUT_S = 5.0
 # A worker's start (imports, grammar warm-up) is not charged to its first task.
 STARTUP_TIMEOUT_S = 120.0
 READY = "ready"
+OWNER_POLL_S = 1.0
 # Address-space cap per worker: a power tower or a huge matrix fails with MemoryError, not OOM.
 WORKER_MEMORY_BYTES = 4 * 1024**3
 
@@ -37,7 +38,43 @@ def usable_cores() -> int:
         return os.cpu_count() or 1
 
 
-def _serve(conn: Connection, memory_bytes: int) -> None:
+def _alive(pid: int) -> bool:
+    """Whether `pid` runs; on Linux a zombie (dead, not yet reaped) counts as gone."""
+    if os.path.isdir("/proc/self"):
+        try:
+            with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as handle:
+                return handle.read().rsplit(")", 1)[-1].split()[0] not in ("Z", "X")
+        except FileNotFoundError:
+            return False
+        except (OSError, IndexError):
+            pass
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    return True
+
+
+def _watch_owner(owner_pid: int) -> None:
+    """Exit when the process that started this worker is gone, even mid-computation.
+
+    Forkserver children keep the forkserver alive, so parent-death signals never fire;
+    a daemon thread polling the owner's pid does the job (sympy releases the GIL often).
+    """
+    import threading
+
+    def watch() -> None:
+        while True:
+            time.sleep(OWNER_POLL_S)
+            if not _alive(owner_pid):
+                os._exit(1)
+
+    threading.Thread(target=watch, name="owner-watch", daemon=True).start()
+
+
+def _serve(conn: Connection, memory_bytes: int, owner_pid: int) -> None:
     """Worker loop: receive (index, gold, pred), answer (index, (equal, reason)) until None."""
     try:
         import resource
@@ -45,6 +82,7 @@ def _serve(conn: Connection, memory_bytes: int) -> None:
         resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
     except (ImportError, ValueError, OSError):
         pass
+    _watch_owner(owner_pid)
     from pipeline.answers.symbolic import symbolic_compare, warm_up
 
     warm_up()
@@ -142,7 +180,9 @@ class SymbolicPool:
     def _start_worker(self) -> _Worker:
         ctx = _get_context()
         parent, child = ctx.Pipe(duplex=True)
-        process = ctx.Process(target=_serve, args=(child, self.memory_bytes), daemon=True)  # type: ignore[attr-defined]
+        process = ctx.Process(  # type: ignore[attr-defined]
+            target=_serve, args=(child, self.memory_bytes, os.getpid()), daemon=True
+        )
         process.start()
         child.close()
         return _Worker(process, parent)

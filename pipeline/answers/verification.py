@@ -156,6 +156,11 @@ def equivalent(gold: str, pred: str) -> Verdict:
     return shared_verifier().equivalent(gold, pred)
 
 
+def grade(gold: str | None, pred: str | None) -> Grade:
+    """Extract and compare one (gold text, pred text) pair with the shared verifier."""
+    return shared_verifier().grade([(gold, pred)])[0]
+
+
 def grade_pairs(
     pairs: Iterable[tuple[str | None, str | None]],
     *,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -108,3 +110,39 @@ def test_usable_from_a_thread(verifier: Verifier) -> None:
     worker.start()
     worker.join(30)
     assert seen == [True]
+
+
+ORPHAN_SCRIPT = """
+import os, threading, time
+from pipeline.answers import Verifier
+verifier = Verifier(workers=1, timeout_s=120)
+verifier.compare([("1", "1+0*x")])
+print(verifier._pool._workers[0].process.pid, flush=True)
+threading.Thread(target=verifier.compare, args=([("5", SLOW)],), daemon=True).start()
+time.sleep(1)
+os._exit(0)
+"""
+
+
+@pytest.mark.timeout(90)
+def test_busy_worker_dies_with_a_killed_caller() -> None:
+    """A caller that dies without cleanup (SIGKILL) leaves no worker spinning on sympy."""
+    script = f"SLOW = {SLOW!r}\n" + ORPHAN_SCRIPT
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=80,
+        cwd=Path(__file__).resolve().parents[2],
+        check=True,
+    )
+    pid = int(done.stdout.split()[0])
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.2)
+    os.kill(pid, signal.SIGKILL)
+    pytest.fail("the worker outlived its caller")
