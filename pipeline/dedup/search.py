@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -22,6 +23,8 @@ from pipeline.dedup.scoring import DEFAULT_SCORER, length_bound, score_pairs
 I64 = npt.NDArray[np.int64]
 F32 = npt.NDArray[np.float32]
 Progress = Callable[[str, int, int], None]
+_SCORE_CHUNK = 2_000_000
+Ids = npt.NDArray[Any]  # int32 ids where they fit (halves expansion memory), else int64
 
 
 @dataclass(frozen=True)
@@ -61,15 +64,24 @@ def _split(codes: I64, n: int) -> tuple[I64, I64]:
 def _score_codes(
     texts: Sequence[str], lengths: I64, codes: I64, options: SearchOptions, cutoff: float
 ) -> tuple[I64, F32]:
-    """Score candidate codes; returns the codes kept (score >= cutoff) and their scores."""
+    """Score candidate codes; returns the codes kept (score >= cutoff) and their scores.
+
+    A chunk of codes at a time, so the temporaries stay small next to the candidates.
+    """
     n = len(texts)
-    left, right = _split(codes, n)
-    if options.scorer == "ratio":
-        fits = length_bound(lengths[left], lengths[right]) >= np.float32(cutoff) - 1e-6
-        codes, left, right = codes[fits], left[fits], right[fits]
-    scores = score_pairs(texts, left, right, options.scorer, cutoff)
-    keep = scores > 0
-    return codes[keep], scores[keep]
+    kept: list[I64] = [np.empty(0, np.int64)]
+    kept_scores: list[F32] = [np.empty(0, np.float32)]
+    for start in range(0, len(codes), _SCORE_CHUNK):
+        part = codes[start : start + _SCORE_CHUNK]
+        left, right = _split(part, n)
+        if options.scorer == "ratio":
+            fits = length_bound(lengths[left], lengths[right]) >= np.float32(cutoff) - 1e-6
+            part, left, right = part[fits], left[fits], right[fits]
+        scores = score_pairs(texts, left, right, options.scorer, cutoff)
+        keep = scores > 0
+        kept.append(part[keep])
+        kept_scores.append(scores[keep])
+    return np.concatenate(kept), np.concatenate(kept_scores)
 
 
 def _not_in(candidates: I64, seen: I64) -> I64:
@@ -81,7 +93,7 @@ def _not_in(candidates: I64, seen: I64) -> I64:
     return missing
 
 
-def _neighbour_order(centre: I64, weight: F32, other: I64, n: int) -> I64:
+def _neighbour_order(centre: Ids, weight: F32, other: Ids, n: int) -> I64:
     """Order by (centre, best weight first, earlier other): one packed-key sort when it fits."""
     bits = max(int(n - 1).bit_length(), 1)
     if 2 * bits + 16 > 64:
@@ -104,8 +116,10 @@ def _expansion_candidates(
     if len(codes) == 0:
         return codes
     left, right = _split(codes, n)
-    centre = np.concatenate((left, right))
-    other = np.concatenate((right, left))
+    small = np.int32 if n < 2**31 else np.int64
+    centre = np.concatenate((left, right)).astype(small)
+    other = np.concatenate((right, left)).astype(small)
+    del left, right
     w = np.concatenate((scores, scores))
     if centres is not None:
         wanted = np.zeros(n, bool)
@@ -123,7 +137,7 @@ def _expansion_candidates(
         centre.astype(np.uint64), np.arange(len(centre)), options.expand_neighbours
     )
     a, b = _split(pairs, len(centre))
-    x, y = other[a], other[b]
+    x, y = other[a].astype(np.int64), other[b].astype(np.int64)
     differ = x != y
     x, y = x[differ], y[differ]
     return blocking.sorted_unique(np.minimum(x, y) * n + np.maximum(x, y))
@@ -153,9 +167,9 @@ def search_pairs(
     found = np.empty(0, np.int64)
     pending: list[I64] = []
     for band, codes in enumerate(blocking.candidate_pairs(sig, plan, active, opts.max_bucket)):
-        pending.append(codes)
-        # Merge (sort + unique) only when the pending codes outgrow what is already merged.
-        if sum(len(c) for c in pending) > max(len(found), 5_000_000):
+        # Most pairs recur in many bands: keep only the new ones, merge them now and then.
+        pending.append(_not_in(blocking.sorted_unique(codes), found))
+        if sum(len(c) for c in pending) > max(len(found) // 4, 2_000_000):
             found = blocking.sorted_unique(np.concatenate([found, *pending]))
             pending = []
         report("blocking", band + 1, plan.bands)
