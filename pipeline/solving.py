@@ -21,9 +21,9 @@ from pipeline.llm.backend import Backend, load_backend
 from pipeline.llm.engine import Engine, Progress
 from pipeline.llm.request import Request
 from pipeline.llm.spec import ModelSpec
-from pipeline.prompts.judge import JUDGE_TEMPLATE, parse_judge_score, render_judge_prompt
+from pipeline.prompts.judge import JUDGE_TEMPLATE
 from pipeline.prompts.solver import SOLVER_TEMPLATE, render_solver_prompt
-from pipeline.signals import ScoreSummary, score_experiment, store_judge_scores
+from pipeline.signals import ScoreSummary, judge_experiment, score_experiment
 from storage.database import transaction
 from storage.templates import latest_template, seed_default_template
 
@@ -46,10 +46,10 @@ class SolveReport:
 
 @dataclass
 class JudgeReport:
+    """Problems of the experiment, and how many now carry a judge score."""
+
     problems: int = 0
     scored: int = 0
-    unparsed: int = 0
-    failed: int = 0
 
 
 ProgressCallback = Callable[[str, Progress], None]
@@ -127,40 +127,25 @@ def solve(db: Database, experiment: str, *, k: int | None = None, limit: int | N
     return report
 
 
-def judge(db: Database, experiment: str, *, limit: int | None = None,
+def judge(db: Database, experiment: str, *, rejudge: bool = False,
           backend: Backend | None = None, on_progress: ProgressCallback | None = None
           ) -> JudgeReport:
-    """Ask the judge model how well-posed each kept problem is; store 0..1 in `scores`."""
+    """Ask the configured judge model how well-posed each kept problem is (0..1 in `scores`).
+
+    Uses the stored (editable) judge template; problems already judged are skipped
+    unless `rejudge`.
+    """
     config = load_experiment(db, experiment)
-    exp_id = experiment_id(db, experiment)
     body, _ = judge_template(db)
-    problems = _problems(db, exp_id, limit)
-    report = JudgeReport(problems=len(problems))
-    if not problems:
-        return report
-    judge_model = _Model(config.models.judge, backend)
-    model = judge_model.get()
+    problems = len(_problems(db, experiment_id(db, experiment), None))
+    model = _Model(config.models.judge, backend)
     try:
-        params = dataclasses.replace(config.sampling.judge, n=1)
-        for start in range(0, len(problems), CHUNK):
-            chunk = problems[start:start + CHUNK]
-            engine = Engine(db, model, on_progress=_relay(on_progress, "judge"))
-            results = engine.run([Request(messages=(("user", render_judge_prompt(text, body)),),
-                                          params=params) for _, text in chunk])
-            scores: dict[int, float | None] = {}
-            for (pid, _), result in zip(chunk, results, strict=True):
-                if result.status != "done":
-                    report.failed += 1
-                    continue
-                value = parse_judge_score(result.text)
-                if value is None:
-                    report.unparsed += 1
-                scores[pid] = value
-            report.scored += sum(1 for v in scores.values() if v is not None)
-            store_judge_scores(db, scores)
+        engine = Engine(db, model.get(), on_progress=_relay(on_progress, "judge"))
+        scored = judge_experiment(db, experiment, engine, params=config.sampling.judge,
+                                  template=body, rejudge=rejudge)
     finally:
-        judge_model.close()
-    return report
+        model.close()
+    return JudgeReport(problems=problems, scored=scored)
 
 
 def _problems(db: Database, exp_id: int, limit: int | None) -> list[tuple[int, str]]:

@@ -133,7 +133,7 @@ def core(db: Database) -> None:
             request_key TEXT REFERENCES requests(key),
             text TEXT NOT NULL,
             extracted_answer TEXT,
-            extract_rule TEXT,               -- boxed, hash, the_answer_is, last_number, none
+            extract_rule TEXT,               -- boxed, hash, the_answer_is, bare, last_latex, last_number, none
             verdict TEXT CHECK (verdict IN ('correct', 'incorrect', 'unverifiable')),
             label INTEGER,                   -- binary reward: 1 positive, 0 negative, NULL unknown
             UNIQUE (problem_id, model, sample_index)
@@ -220,7 +220,7 @@ def search_and_score_indexes(db: Database) -> None:
     )
 
 
-@migrations(name="0007_tui")
+@migrations(name="0003_tui")
 def tui(db: Database) -> None:
     """Workbench settings (theme, last screen) and manual keep/drop/flag marks on problems."""
     _run(
@@ -242,7 +242,7 @@ def tui(db: Database) -> None:
     )
 
 
-@migrations(name="0006_strategies")
+@migrations(name="0004_problem_slots")
 def strategies(db: Database) -> None:
     """A slot key per generated problem, unique per experiment, so `generate` reruns upsert."""
     _run(
@@ -254,7 +254,7 @@ def strategies(db: Database) -> None:
     )
 
 
-@migrations(name="0004_dedup")
+@migrations(name="0005_dedup")
 def dedup(db: Database) -> None:
     """Near-duplicate signal for keep-one-per-family thresholds, and the parameters of each run.
 

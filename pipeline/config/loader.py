@@ -22,6 +22,7 @@ from pipeline.config.schema import (
 )
 from pipeline.errors import ConfigError
 from pipeline.llm.spec import BACKENDS, ModelSpec, SamplingParams
+from pipeline.strategies import validate_params
 
 T = TypeVar("T")
 PRESET_DIR = Path(__file__).resolve().parent.parent / "presets"
@@ -219,6 +220,10 @@ def _check(config: ExperimentConfig, source: str) -> None:
             fail(f"strategies.{name}", f"unknown strategy (known: {', '.join(STRATEGY_NAMES)})")
         if strategy.budget < 0:
             fail(f"strategies.{name}.budget", "must be >= 0")
+        try:
+            validate_params(name, strategy.params)
+        except ConfigError as exc:
+            raise ConfigError(f"{source}: {exc}") from None
     for role in ("generator", "teacher", "judge", "student"):
         _check_model(getattr(config.models, role), f"models.{role}", fail)
     for role in ("generator", "teacher", "judge", "eval"):

@@ -6,13 +6,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pipeline.llm.spec import ModelSpec, SamplingParams
+# Re-exported: the 12 strategies of SPEC section 2, defined by the strategy library.
+from pipeline.strategies import STRATEGY_NAMES as STRATEGY_NAMES
 
-# The 12 synthesis strategies of SPEC section 2, in the paper's order.
-STRATEGY_NAMES: tuple[str, ...] = (
-    "few_shot", "paraphrase", "key_concepts", "seeded_key_concepts", "suggester_editor", "iqc",
-    "ask_me_anything", "self_verification", "fobar", "qft", "taxonomy_key_concepts",
-    "distraction_insertion",
-)
 POLICIES: tuple[str, ...] = ("strict", "majority", "first", "majority_first", "reference_verified")
 TRAINING_METHODS: tuple[str, ...] = ("sft", "rft", "dpo", "step_dpo")
 # The FLAMES blend (SPEC section 1): 50% Suggester-Editor, 20% IQC, 20% Taxonomy Key

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from pipeline.strategies.template import render
+
 JUDGE_SCALE = 10
 
 # Asks for a score first, so a judge sampled with few tokens (default 64) still gives one.
@@ -17,7 +19,7 @@ Do not solve the problem. Reply with the line "Score: N" (N an integer from 0 to
 most one sentence of reason.
 
 Problem:
-{problem}
+{{problem}}
 """
 
 _SCORE_RE = re.compile(r"score\s*[:=]?\s*(\d+(?:\.\d+)?)(?:\s*/\s*(\d+))?", re.IGNORECASE)
@@ -26,7 +28,7 @@ _FIRST_NUMBER_RE = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)(?:\s*/\s*(\d+))?")
 
 def render_judge_prompt(problem: str, template: str = JUDGE_TEMPLATE) -> str:
     """The judge prompt for one problem (`template` may be a user-edited copy)."""
-    return template.format(problem=problem.strip())
+    return render(template, {"problem": problem.strip()})
 
 
 def parse_judge_score(reply: str | None, scale: int = JUDGE_SCALE) -> float | None:

@@ -96,6 +96,6 @@ def test_edited_solver_template_is_used(db: Database) -> None:
 def test_judge_scores_are_stored(db: Database) -> None:
     _experiment_with_problems(db, 2)
     report = judge(db, "exp", backend=Teacher())
-    assert (report.problems, report.scored, report.unparsed) == (2, 2, 0)
+    assert (report.problems, report.scored) == (2, 2)
     values = [row[0] for row in db.execute("SELECT judge_score FROM scores").fetchall()]
     assert values == [0.8, 0.8]

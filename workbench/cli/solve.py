@@ -43,7 +43,6 @@ def command(experiment: str, k: int | None, limit: int | None, with_judge: bool,
         click.echo("run the same command again to retry the failed requests")
     if with_judge:
         with progress_bar("judging") as update:
-            judged = judge(db, experiment, limit=limit,
-                           on_progress=lambda stage, p: update(p.done, p.total))
-        click.echo(f"judge: {judged.scored} of {judged.problems} problems scored, "
-                   f"{judged.unparsed} replies without a score, {judged.failed} failed")
+            judged = judge(db, experiment, on_progress=lambda stage, p: update(p.done, p.total))
+        click.echo(f"judge: {judged.scored} problems newly scored "
+                   f"({judged.problems} problems in the experiment)")
