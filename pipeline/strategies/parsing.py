@@ -6,7 +6,7 @@ refusal; otherwise it gets one reject reason, which is stored with the problem:
 
   empty, truncated, refusal, missing_section:<name>, unclosed_section:<name>,
   duplicate_section:<name>, empty_section:<name>, nested_section:<name>,
-  copied_seed, too_short, too_long, and strategy checks (invalid:<what>).
+  echoed_prompt, copied_seed, too_short, too_long, and strategy checks (invalid:<what>).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass, field
 
 from pipeline.strategies.definition import Stage
+from pipeline.strategies.template import PLACEHOLDER
 
 REFUSAL = re.compile(
     r"^\W*(?:i'?m sorry|i am sorry|sorry,|i apologi[sz]e|i can(?:no|'|’)t|i cannot|i won'?t|"
@@ -148,6 +149,20 @@ def problem_reason(problem: str, seed_question: str | None) -> str | None:
         return "too_long"
     if seed_question and normalise(problem) == normalise(seed_question):
         return "copied_seed"
+    return None
+
+
+def echo_reason(sections: dict[str, str], template: str) -> str | None:
+    """`echoed_prompt` when a section only repeats words of the instructions.
+
+    Small models often answer with a label from the prompt ("The rewritten problem");
+    a section of three or more words found verbatim in the template is such an echo.
+    """
+    instructions = normalise(PLACEHOLDER.sub(" ", template))
+    for content in sections.values():
+        text = normalise(content)
+        if len(text.split()) >= 3 and text in instructions:
+            return "echoed_prompt"
     return None
 
 

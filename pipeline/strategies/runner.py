@@ -19,7 +19,7 @@ from pipeline.llm.spec import SamplingParams
 from pipeline.sampling import Seed
 from pipeline.strategies.checks import clean_answer
 from pipeline.strategies.definition import ACCEPT_UNTAGGED, Stage, Strategy
-from pipeline.strategies.parsing import normalise, parse_reply, problem_reason
+from pipeline.strategies.parsing import echo_reason, normalise, parse_reply, problem_reason
 from pipeline.strategies.template import render
 from pipeline.taxonomy import TaxonomyPick
 
@@ -182,7 +182,8 @@ def run_slots(
                 state.outcome.error = result.error or "request failed"
                 continue
             _take_reply(
-                state, stage, round_, result.key, result.text, result.finish_reason, untagged
+                state, stage, round_, result.key, result.text, result.finish_reason, untagged,
+                templates[stage.name],
             )
     return [_finish(strategy, s) for s in states]
 
@@ -195,8 +196,11 @@ def _take_reply(
     text: str | None,
     finish_reason: str | None,
     accept_untagged: bool,
+    template: str,
 ) -> None:
     parsed = parse_reply(text, finish_reason, stage, accept_untagged=accept_untagged)
+    if parsed.reason is None:
+        parsed.reason = echo_reason(parsed.sections, template)
     record: dict[str, Any] = {"sections": parsed.sections, "finish_reason": finish_reason}
     if parsed.untagged:
         record["untagged"] = True

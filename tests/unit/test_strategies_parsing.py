@@ -94,3 +94,12 @@ def test_untagged_replies_are_taken_only_when_asked() -> None:
     )
     assert parse_reply(reply, "stop", TWO, accept_untagged=True).reason == "missing_section:problem"
     assert parse_reply("I'm sorry, no.", "stop", ONE, accept_untagged=True).reason == "refusal"
+
+
+def test_a_section_that_only_echoes_the_instructions_is_rejected() -> None:
+    from pipeline.strategies.parsing import echo_reason
+
+    template = "Rewrite it.\n<problem>the rewritten problem</problem>\nSeed: {{seed}}"
+    assert echo_reason({"problem": "The rewritten problem"}, template) == "echoed_prompt"
+    assert echo_reason({"problem": "A train leaves at noon. When?"}, template) is None
+    assert echo_reason({"answer": "12"}, "answer 12 here") is None  # short answers pass
