@@ -99,19 +99,31 @@ def _neighbour_order(centre: Ids, weight: F32, other: Ids, n: int) -> I64:
     if 2 * bits + 16 > 64:
         order: I64 = np.lexsort((other, -weight, centre))
         return order
+    # In-place shifts and ors: each temporary of a few 10M entries costs hundreds of MB.
+    key = centre.astype(np.uint64)
+    key <<= np.uint64(bits + 16)
     drop = np.round((1.0 - np.clip(weight, 0.0, 1.0)) * 65535).astype(np.uint64)
-    key = (centre.astype(np.uint64) << np.uint64(bits + 16)) | (drop << np.uint64(bits))
+    drop <<= np.uint64(bits)
+    key |= drop
+    del drop
     key |= other.astype(np.uint64)
     order = np.argsort(key)
     return order
 
 
 def _expansion_candidates(
-    codes: I64, scores: F32, n: int, options: SearchOptions, centres: I64 | None = None
+    codes: I64,
+    scores: F32,
+    n: int,
+    options: SearchOptions,
+    seen: I64,
+    centres: I64 | None = None,
+    chunk: int = 1_000_000,
 ) -> I64:
-    """Pairs of texts that are both close neighbours of one text, as sorted unique codes.
+    """Pairs of texts that are both close neighbours of one text and not in `seen`, sorted.
 
     With `centres`, only those texts' neighbour lists are used (the ones that changed).
+    Pairs are made a chunk of neighbour lists at a time, so memory stays bounded.
     """
     if len(codes) == 0:
         return codes
@@ -133,14 +145,25 @@ def _expansion_candidates(
     rank = np.arange(len(centre)) - np.repeat(starts, np.diff(np.r_[starts, len(centre)]))
     top = rank < options.expand_neighbours
     centre, other = centre[top], other[top]
-    pairs = blocking.bucket_pairs(
-        centre.astype(np.uint64), np.arange(len(centre)), options.expand_neighbours
-    )
-    a, b = _split(pairs, len(centre))
-    x, y = other[a].astype(np.int64), other[b].astype(np.int64)
-    differ = x != y
-    x, y = x[differ], y[differ]
-    return blocking.sorted_unique(np.minimum(x, y) * n + np.maximum(x, y))
+    del rank, top, order
+    bounds = np.flatnonzero(np.r_[True, centre[1:] != centre[:-1]])
+    fresh: list[I64] = [np.empty(0, np.int64)]
+    start = 0
+    while start < len(centre):
+        # End the chunk on a centre boundary so no neighbour list is split.
+        at = int(np.searchsorted(bounds, start + chunk, side="left"))
+        stop = int(bounds[at]) if at < len(bounds) else len(centre)
+        sub_centre, sub_other = centre[start:stop], other[start:stop]
+        pairs = blocking.bucket_pairs(
+            sub_centre.astype(np.uint64), np.arange(len(sub_centre)), options.expand_neighbours
+        )
+        a, b = _split(pairs, len(sub_centre))
+        x, y = sub_other[a].astype(np.int64), sub_other[b].astype(np.int64)
+        differ = x != y
+        x, y = x[differ], y[differ]
+        fresh.append(_not_in(blocking.sorted_unique(np.minimum(x, y) * n + np.maximum(x, y)), seen))
+        start = stop
+    return blocking.sorted_unique(np.concatenate(fresh))
 
 
 def search_pairs(
@@ -182,7 +205,7 @@ def search_pairs(
     report("scoring", 1, 1)
     changed: I64 | None = None
     for round_ in range(opts.expand_rounds):
-        fresh = _not_in(_expansion_candidates(kept, scores, n, opts, changed), seen)
+        fresh = _expansion_candidates(kept, scores, n, opts, seen, changed)
         if len(fresh) == 0:
             break
         seen = np.sort(np.concatenate((seen, fresh)))
