@@ -9,7 +9,6 @@ word ids (no per-document Python loop), which keeps a million texts in minutes.
 from __future__ import annotations
 
 import itertools
-import math
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -21,7 +20,6 @@ U64 = npt.NDArray[np.uint64]
 U32 = npt.NDArray[np.uint32]
 I64 = npt.NDArray[np.int64]
 
-_MASK64 = (1 << 64) - 1
 _SEED = 0x5EED_F1A3
 
 
@@ -39,28 +37,6 @@ class LshPlan:
     def hit_probability(self, jaccard: float) -> float:
         """Chance that two sets with this Jaccard similarity share at least one bucket."""
         return 1.0 - (1.0 - jaccard**self.rows) ** self.bands
-
-
-def plan_for(jaccard: float, recall: float = 0.995, max_rows: int = 8) -> LshPlan:
-    """The cheapest plan (fewest hash values) that catches pairs at `jaccard` with `recall`.
-
-    More rows per band cut false candidates; more bands raise recall; among
-    plans that reach the recall we take the fewest permutations, preferring more rows.
-    """
-    best: LshPlan | None = None
-    for rows in range(1, max_rows + 1):
-        p = jaccard**rows
-        if p <= 0.0:
-            continue
-        bands = 1 if p >= 1.0 else math.ceil(math.log(1.0 - recall) / math.log(1.0 - p))
-        plan = LshPlan(bands=max(bands, 1), rows=rows)
-        # Fewer than ~2 false candidates in 10^5 random pairs at Jaccard 0.1.
-        if plan.hit_probability(0.1) > 2e-5 and rows < max_rows:
-            continue
-        if best is None or plan.num_perm <= best.num_perm:
-            best = plan
-    assert best is not None
-    return best
 
 
 def _mix(x: U64) -> U64:
