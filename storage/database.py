@@ -38,6 +38,8 @@ def connect(path: str | Path) -> sqlite3.Connection:
     if str(path) != ":memory:":
         conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = NORMAL")
+    # 64 MiB of page cache: index inserts of big imports and 1M-row scans stay in memory.
+    conn.execute("PRAGMA cache_size = -65536")
     return conn
 
 

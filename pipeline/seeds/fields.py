@@ -7,6 +7,7 @@ mapping is detected from the first record and applied to all.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -36,6 +37,11 @@ class FieldMap:
     context: str | None
     answer: str | None
     solution: str | None
+
+    @property
+    def used(self) -> frozenset[str]:
+        """The mapped field names (the rest go into the seed's meta)."""
+        return frozenset(n for n in (self.question, self.context, self.answer, self.solution) if n)
 
 
 @dataclass(frozen=True)
@@ -78,13 +84,11 @@ def map_record(record: Mapping[str, Any], fields: FieldMap, *, source: str,
                line: int) -> MappedSeed:
     """Apply `fields` to one record; a missing or empty question is an error naming the line."""
     raw_question = record.get(fields.question)
-    if raw_question is None or (isinstance(raw_question, str) and not raw_question.strip()):
-        raise InputError("missing or empty question", path=source, line=line,
-                         field=fields.question)
-    if not isinstance(raw_question, str):
-        raise InputError(f"expected text, got {type(raw_question).__name__}", path=source,
-                         line=line, field=fields.question)
-    question = raw_question.strip()
+    question = raw_question.strip() if isinstance(raw_question, str) else ""
+    if not question:
+        problem = ("missing or empty question" if raw_question is None or isinstance(raw_question, str)
+                   else f"expected text, got {type(raw_question).__name__}")
+        raise InputError(problem, path=source, line=line, field=fields.question)
     if fields.context is not None:
         context = record.get(fields.context)
         if isinstance(context, str) and context.strip() and context.strip() not in question:
@@ -98,13 +102,21 @@ def map_record(record: Mapping[str, Any], fields: FieldMap, *, source: str,
             solution_text = gsm_solution
     if answer is None and solution_text is not None:
         answer = last_boxed(solution_text)
-    used = {fields.question, fields.context, fields.answer, fields.solution}
-    meta = {key: value for key, value in record.items() if key not in used}
+    used = _used(fields)
+    meta = ({key: value for key, value in record.items() if key not in used}
+            if len(record) > len(used) else {})
     return MappedSeed(question=question, answer=answer, solution=solution_text, meta=meta)
+
+
+@functools.lru_cache(maxsize=64)
+def _used(fields: FieldMap) -> frozenset[str]:
+    return fields.used
 
 
 def _answer_from(value: Any) -> tuple[str | None, str | None]:
     """(final answer, worked solution if the answer field held one)."""
+    if isinstance(value, str):
+        return _answer_from_text(value)
     if value is None:
         return None, None
     if isinstance(value, bool):
@@ -118,8 +130,10 @@ def _answer_from(value: Any) -> tuple[str | None, str | None]:
     if isinstance(value, list | tuple):
         parts = [part for part in (_answer_from(item)[0] for item in value) if part]
         return (", ".join(parts) if parts else None), None
-    if not isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False), None
+    return json.dumps(value, ensure_ascii=False), None
+
+
+def _answer_from_text(value: str) -> tuple[str | None, str | None]:
     text = value.strip()
     if not text:
         return None, None
@@ -137,7 +151,7 @@ def _answer_from(value: Any) -> tuple[str | None, str | None]:
     boxed = last_boxed(text) if "\\boxed" in text or "\\fbox" in text else None
     if boxed is not None:
         return boxed, text
-    unit = _TRAILING_UNIT.match(text)
+    unit = _TRAILING_UNIT.match(text) if text.endswith(")") else None
     if unit and re.fullmatch(r"[-+]?[\d.,/]+", unit.group(1)):
         return unit.group(1), None
     if len(text) >= 2 and text[0] == "$" and text[-1] == "$" and text.count("$") == 2:

@@ -34,7 +34,8 @@ class ImportReport:
 def content_hash(question: str, answer: str | None) -> str:
     """Identity of a seed: the same question and answer import once per set."""
     payload = question.strip() + "\x1f" + (answer or "").strip()
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+    # 128 bits is ample for identity within a set and keeps the unique index small.
+    return hashlib.blake2b(payload.encode("utf-8"), digest_size=16).hexdigest()
 
 
 def import_seeds(db: Database, source: str, name: str, *, question_field: str | None = None,
