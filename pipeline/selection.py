@@ -14,7 +14,13 @@ from sqlite_utils import Database
 
 from pipeline.errors import ConfigError
 from pipeline.signals import find_experiment
-from pipeline.thresholds import POLICIES, Selection, kept_condition, strategy_counts
+from pipeline.thresholds import (
+    NEAR_DUP_COLUMN,
+    POLICIES,
+    Selection,
+    kept_condition,
+    strategy_counts,
+)
 
 # Spellings accepted for each policy -> its key in `thresholds.POLICIES`.
 POLICY_NAMES: dict[str, str] = {
@@ -109,9 +115,11 @@ def kept_dropped(db: Database, experiment: str | int, selection: Selection) -> l
 
 
 # Thresholds a slider moves -> the indexed `scores` column it compares (migration 0002).
-_SLIDERS = {"max_nn_sim": "nn_sim", "max_decontam": "decontam_overlap", "min_judge": "judge_score"}
+_SLIDERS = {
+    "max_nn_sim": NEAR_DUP_COLUMN, "max_decontam": "decontam_overlap", "min_judge": "judge_score",
+}
 _INDEXES = {
-    "nn_sim": "scores_nn_sim",
+    NEAR_DUP_COLUMN: "scores_dup_of_sim",
     "decontam_overlap": "scores_decontam",
     "judge_score": "scores_judge",
 }

@@ -16,10 +16,10 @@ import numpy as np
 from sqlite_utils import Database
 
 from pipeline.errors import ConfigError
-from pipeline.thresholds import Selection
+from pipeline.thresholds import NEAR_DUP_COLUMN, Selection
 
 _FETCH = 50_000
-_FLOATS = ("nn_sim", "decontam_overlap", "judge_score", "majority_share")
+_FLOATS = ("nn_sim", NEAR_DUP_COLUMN, "decontam_overlap", "judge_score", "majority_share")
 
 
 @dataclass
@@ -57,7 +57,7 @@ class SignalIndex:
             if selection.drop_exact_dups:
                 keep &= ~self.exact_dup
             if selection.max_nn_sim is not None:
-                keep &= ~(self.scores["nn_sim"] >= selection.max_nn_sim)
+                keep &= ~(self.scores[NEAR_DUP_COLUMN] >= selection.max_nn_sim)
             if selection.max_decontam is not None:
                 keep &= ~(self.scores["decontam_overlap"] >= selection.max_decontam)
             if selection.min_judge is not None:

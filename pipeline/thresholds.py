@@ -29,6 +29,7 @@ POLICIES: dict[str, str] = {
 SCORE_COLUMNS: dict[str, str] = {
     "judge_score": "judge",
     "nn_sim": "near-dup sim",
+    "dup_of_sim": "dup-of sim",
     "decontam_overlap": "decontam",
     "majority_share": "majority",
     "n_groups": "answer groups",
@@ -36,6 +37,10 @@ SCORE_COLUMNS: dict[str, str] = {
     "problem_chars": "chars",
     "solution_chars_mean": "solution chars",
 }
+
+
+# The stored score the near-duplicate threshold compares (written by `pipeline.dedup`).
+NEAR_DUP_COLUMN = "dup_of_sim"
 
 
 @dataclass(frozen=True)
@@ -67,7 +72,9 @@ def kept_condition(selection: Selection) -> tuple[str, list[Any]]:
     if selection.drop_exact_dups:
         parts.append("COALESCE(s.is_exact_dup, 0) = 0")
     if selection.max_nn_sim is not None:
-        parts.append("(s.nn_sim IS NULL OR s.nn_sim < ?)")
+        # Similarity to the closest problem that outranks this one, not to any neighbour:
+        # of a near-duplicate family exactly one member survives at every threshold.
+        parts.append(f"(s.{NEAR_DUP_COLUMN} IS NULL OR s.{NEAR_DUP_COLUMN} < ?)")
         params.append(selection.max_nn_sim)
     if selection.max_decontam is not None:
         parts.append("(s.decontam_overlap IS NULL OR s.decontam_overlap < ?)")

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pipeline.llm.spec import ModelSpec, SamplingParams
+
 # Re-exported: the 12 strategies of SPEC section 2, defined by the strategy library.
 from pipeline.strategies import STRATEGY_NAMES as STRATEGY_NAMES
 

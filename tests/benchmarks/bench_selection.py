@@ -31,7 +31,7 @@ def build(path: Path, rows: int) -> None:
         )
         db.conn.executemany(
             "INSERT INTO scores (problem_id, n_solutions, majority_share, first_answer, "
-            "first_is_majority, all_agree, reference_agrees, judge_score, nn_sim, "
+            "first_is_majority, all_agree, reference_agrees, judge_score, dup_of_sim, "
             "decontam_overlap) VALUES (?, 3, ?, '1', ?, ?, ?, ?, ?, ?)",
             (
                 (

@@ -114,7 +114,7 @@ def build(path: Path, n: int) -> float:
         )
         conn.executemany(
             "INSERT INTO scores (problem_id, n_solutions, majority_answer, majority_share, "
-            "first_answer, first_is_majority, all_agree, judge_score, nn_sim, decontam_overlap) "
+            "first_answer, first_is_majority, all_agree, judge_score, dup_of_sim, decontam_overlap) "
             "VALUES (?,?,?,?,?,?,?,?,?,?)",
             scores(lo, hi),
         )
@@ -181,10 +181,10 @@ def filter_queries(path: Path) -> dict[str, float]:
     out["filters: load signal snapshot"] = time.perf_counter() - started
     for label, fn in (
         ("filters: counts (snapshot)", lambda: index.counts(Selection(max_nn_sim=0.8))),
-        ("filters: histogram (snapshot)", lambda: index.histogram("nn_sim", 40)),
-        ("filters: examples near (SQL)", lambda: examples_near(db, 1, "nn_sim", 0.8, 2)),
+        ("filters: histogram (snapshot)", lambda: index.histogram("dup_of_sim", 40)),
+        ("filters: examples near (SQL)", lambda: examples_near(db, 1, "dup_of_sim", 0.8, 2)),
         ("filters: counts (SQL)", lambda: strategy_counts(db, 1, Selection(max_nn_sim=0.8))),
-        ("filters: histogram (SQL)", lambda: score_histogram(db, 1, "nn_sim", 40)),
+        ("filters: histogram (SQL)", lambda: score_histogram(db, 1, "dup_of_sim", 40)),
     ):
         fn()  # warm the page cache once, as the screen has by the time a user drags
         started = time.perf_counter()

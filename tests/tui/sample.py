@@ -149,6 +149,7 @@ def build_workspace(
         "nn_id, decontam_match) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
         scores,
     )
+    conn.execute("UPDATE scores SET dup_of_sim = nn_sim")  # each neighbour outranks here
     conn.executemany(
         "INSERT INTO solutions (problem_id, model, sample_index, text, extracted_answer, "
         "extract_rule, verdict) VALUES (?,?,?,?,?,?,?)",

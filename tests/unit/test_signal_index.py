@@ -15,7 +15,8 @@ def db():  # type: ignore[no-untyped-def]
     db.execute("INSERT INTO marks (problem_id, mark) VALUES (1, 'drop'), (18, 'keep'), (5, 'flag')")
     db.execute(
         "UPDATE scores SET reference_agrees = problem_id % 2, "
-        "is_exact_dup = (problem_id % 7 = 0), nn_sim = 0.9 WHERE problem_id % 11 = 0"
+        "is_exact_dup = (problem_id % 7 = 0), nn_sim = 0.9, dup_of_sim = 0.9 "
+        "WHERE problem_id % 11 = 0"
     )
     db.execute("DELETE FROM scores WHERE problem_id IN (44, 45)")
     return db

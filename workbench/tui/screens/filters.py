@@ -12,18 +12,18 @@ from textual.containers import Horizontal
 from textual.markup import escape
 from textual.widgets import DataTable, Footer, Input, Label, Select, Sparkline, Static
 
-from pipeline.thresholds import POLICIES, Selection, examples_near
+from pipeline.thresholds import NEAR_DUP_COLUMN, POLICIES, Selection, examples_near
 from workbench.tui.screens.base import WorkbenchScreen
 from workbench.tui.widgets.field import Field
 
 # histogram column -> the Selection field that thresholds it
 THRESHOLDS = {
-    "nn_sim": "max_nn_sim",
+    NEAR_DUP_COLUMN: "max_nn_sim",
     "decontam_overlap": "max_decontam",
     "judge_score": "min_judge",
 }
 LABELS = {
-    "nn_sim": "near-dup similarity",
+    NEAR_DUP_COLUMN: "near-dup similarity",
     "decontam_overlap": "decontamination overlap",
     "judge_score": "judge score",
 }
@@ -55,7 +55,7 @@ class FiltersScreen(WorkbenchScreen):
             yield Label("histogram", classes="label")
             yield Select(
                 [(LABELS[c], c) for c in THRESHOLDS],
-                value="nn_sim",
+                value=NEAR_DUP_COLUMN,
                 allow_blank=False,
                 compact=True,
                 id="hist-column",
@@ -91,7 +91,7 @@ class FiltersScreen(WorkbenchScreen):
     @property
     def column(self) -> str:
         value = self.query_one("#hist-column", Select).value
-        return value if isinstance(value, str) else "nn_sim"
+        return value if isinstance(value, str) else NEAR_DUP_COLUMN
 
     def _threshold(self) -> float:
         attr = THRESHOLDS[self.column]
