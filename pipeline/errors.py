@@ -13,8 +13,14 @@ class FlamesError(Exception):
 class InputError(FlamesError):
     """Bad input data: a file, a line or a field that cannot be used."""
 
-    def __init__(self, message: str, *, path: str | None = None, line: int | None = None,
-                 field: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | None = None,
+        line: int | None = None,
+        field: str | None = None,
+    ) -> None:
         where = ""
         if path is not None:
             where = path

@@ -35,8 +35,9 @@ class Created:
     notes: list[str] = field(default_factory=list)
 
 
-def create_experiment(db: Database, name: str, *, preset: str | None = None,
-                      config_path: str | Path | None = None) -> Created:
+def create_experiment(
+    db: Database, name: str, *, preset: str | None = None, config_path: str | Path | None = None
+) -> Created:
     """Create experiment `name` from a preset or a TOML file (exactly one of them)."""
     if (preset is None) == (config_path is None):
         raise ConfigError("give exactly one of --preset NAME or --config FILE")
@@ -47,12 +48,14 @@ def create_experiment(db: Database, name: str, *, preset: str | None = None,
         text = preset_text(preset)
         config = parse_config(text, source=f"preset {preset}", name=name)
     if rows.experiment_row(db, name) is not None:
-        raise ConfigError(f"experiment '{name}' already exists "
-                          f"(see it with `flames experiment show {name}`)")
+        raise ConfigError(
+            f"experiment '{name}' already exists (see it with `flames experiment show {name}`)"
+        )
     notes = _ensure_seed_sets(db, config)
     with transaction(db):
-        experiment_id = rows.insert_experiment(db, name, preset, text, _to_json(config),
-                                               _arm_rows(config))
+        experiment_id = rows.insert_experiment(
+            db, name, preset, text, _to_json(config), _arm_rows(config)
+        )
     return Created(config=config, experiment_id=experiment_id, notes=notes)
 
 
@@ -71,8 +74,9 @@ def save_experiment(db: Database, config: ExperimentConfig) -> None:
     checked = config_from_data(config_to_data(config), source=f"experiment {config.name}")
     row = _row(db, checked.name)
     with transaction(db):
-        rows.update_experiment(db, int(row["id"]), config_to_toml(checked), _to_json(checked),
-                               _arm_rows(checked))
+        rows.update_experiment(
+            db, int(row["id"]), config_to_toml(checked), _to_json(checked), _arm_rows(checked)
+        )
 
 
 def export_experiment(db: Database, name: str) -> str:
@@ -101,8 +105,11 @@ def _row(db: Database, name: str) -> dict[str, Any]:
     row = rows.experiment_row(db, name)
     if row is None:
         known = rows.experiment_names(db)
-        hint = f" (experiments: {', '.join(known)})" if known else \
-            " (create one with `flames experiment new NAME --preset quickstart`)"
+        hint = (
+            f" (experiments: {', '.join(known)})"
+            if known
+            else " (create one with `flames experiment new NAME --preset quickstart`)"
+        )
         raise ConfigError(f"no experiment called '{name}'{hint}")
     return row
 
@@ -119,8 +126,10 @@ def _ensure_seed_sets(db: Database, config: ExperimentConfig) -> list[str]:
             report = import_seeds(db, "champ", EMBEDDED_SEED_SET)
             notes.append(f"imported the embedded CHAMP seed set ({report.added} problems)")
         else:
-            notes.append(f"seed set '{ref.name}' is not imported yet: "
-                         f"flames seeds import SOURCE --name {ref.name}")
+            notes.append(
+                f"seed set '{ref.name}' is not imported yet: "
+                f"flames seeds import SOURCE --name {ref.name}"
+            )
     return notes
 
 
@@ -129,5 +138,12 @@ def _to_json(config: ExperimentConfig) -> str:
 
 
 def _arm_rows(config: ExperimentConfig) -> list[dict[str, Any]]:
-    return [{"name": arm.name, "factor": arm.factor, "baseline": arm.baseline,
-             "overrides_json": json.dumps(arm.overrides, sort_keys=True)} for arm in config.arms]
+    return [
+        {
+            "name": arm.name,
+            "factor": arm.factor,
+            "baseline": arm.baseline,
+            "overrides_json": json.dumps(arm.overrides, sort_keys=True),
+        }
+        for arm in config.arms
+    ]

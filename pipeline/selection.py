@@ -116,7 +116,9 @@ def kept_dropped(db: Database, experiment: str | int, selection: Selection) -> l
 
 # Thresholds a slider moves -> the indexed `scores` column it compares (migration 0002).
 _SLIDERS = {
-    "max_nn_sim": NEAR_DUP_COLUMN, "max_decontam": "decontam_overlap", "min_judge": "judge_score",
+    "max_nn_sim": NEAR_DUP_COLUMN,
+    "max_decontam": "decontam_overlap",
+    "min_judge": "judge_score",
 }
 _INDEXES = {
     NEAR_DUP_COLUMN: "scores_dup_of_sim",

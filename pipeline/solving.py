@@ -71,9 +71,16 @@ def _template(db: Database, key: tuple[str, str], default: str) -> tuple[str, in
     return stored.body, stored.version
 
 
-def solve(db: Database, experiment: str, *, k: int | None = None, limit: int | None = None,
-          backend: Backend | None = None, on_progress: ProgressCallback | None = None,
-          score: bool = True) -> SolveReport:
+def solve(
+    db: Database,
+    experiment: str,
+    *,
+    k: int | None = None,
+    limit: int | None = None,
+    backend: Backend | None = None,
+    on_progress: ProgressCallback | None = None,
+    score: bool = True,
+) -> SolveReport:
     """Sample `k` (default: the config's `solve.k`) teacher solutions for every kept problem.
 
     Resumable: solutions already stored are not asked for again, and finished model
@@ -93,7 +100,7 @@ def solve(db: Database, experiment: str, *, k: int | None = None, limit: int | N
         report.problems = len(problems)
         report.requested = len(problems) * k
         for start in range(0, len(problems), CHUNK):
-            chunk = problems[start:start + CHUNK]
+            chunk = problems[start : start + CHUNK]
             model = teacher.get()
             have = _stored_samples(db, [pid for pid, _ in chunk], model.model_id)
             report.already += sum(min(len(have.get(pid, ())), k) for pid, _ in chunk)
@@ -101,8 +108,12 @@ def solve(db: Database, experiment: str, *, k: int | None = None, limit: int | N
             if not todo:
                 continue
             engine = Engine(db, model, on_progress=_relay(on_progress, "solve"))
-            results = engine.run([Request(messages=(("user", render_solver_prompt(text, body)),),
-                                          params=params) for _, text in todo])
+            results = engine.run(
+                [
+                    Request(messages=(("user", render_solver_prompt(text, body)),), params=params)
+                    for _, text in todo
+                ]
+            )
             rows = []
             for index, (pid, _) in enumerate(todo):
                 for sample in range(k):
@@ -113,12 +124,23 @@ def solve(db: Database, experiment: str, *, k: int | None = None, limit: int | N
                         report.failed += 1
                         continue
                     extraction = extract_answer(result.text)
-                    rows.append((pid, model.model_id, sample, result.key, result.text,
-                                 extraction.answer, extraction.rule))
+                    rows.append(
+                        (
+                            pid,
+                            model.model_id,
+                            sample,
+                            result.key,
+                            result.text,
+                            extraction.answer,
+                            extraction.rule,
+                        )
+                    )
             with transaction(db):
                 cursor = db.conn.executemany(
                     "INSERT OR IGNORE INTO solutions (problem_id, model, sample_index, request_key,"
-                    " text, extracted_answer, extract_rule) VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+                    " text, extracted_answer, extract_rule) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    rows,
+                )
             report.stored += max(cursor.rowcount, 0)
     finally:
         teacher.close()
@@ -127,9 +149,14 @@ def solve(db: Database, experiment: str, *, k: int | None = None, limit: int | N
     return report
 
 
-def judge(db: Database, experiment: str, *, rejudge: bool = False,
-          backend: Backend | None = None, on_progress: ProgressCallback | None = None
-          ) -> JudgeReport:
+def judge(
+    db: Database,
+    experiment: str,
+    *,
+    rejudge: bool = False,
+    backend: Backend | None = None,
+    on_progress: ProgressCallback | None = None,
+) -> JudgeReport:
     """Ask the configured judge model how well-posed each kept problem is (0..1 in `scores`).
 
     Uses the stored (editable) judge template; problems already judged are skipped
@@ -141,8 +168,9 @@ def judge(db: Database, experiment: str, *, rejudge: bool = False,
     model = _Model(config.models.judge, backend)
     try:
         engine = Engine(db, model.get(), on_progress=_relay(on_progress, "judge"))
-        scored = judge_experiment(db, experiment, engine, params=config.sampling.judge,
-                                  template=body, rejudge=rejudge)
+        scored = judge_experiment(
+            db, experiment, engine, params=config.sampling.judge, template=body, rejudge=rejudge
+        )
     finally:
         model.close()
     return JudgeReport(problems=problems, scored=scored)
@@ -161,8 +189,10 @@ def _stored_samples(db: Database, ids: list[int], model: str) -> dict[int, set[i
     found: dict[int, set[int]] = {}
     marks = ",".join("?" * len(ids))
     for pid, sample in db.execute(
-            f"SELECT problem_id, sample_index FROM solutions WHERE model = ? AND problem_id IN "
-            f"({marks})", [model, *ids]).fetchall():
+        f"SELECT problem_id, sample_index FROM solutions WHERE model = ? AND problem_id IN "
+        f"({marks})",
+        [model, *ids],
+    ).fetchall():
         found.setdefault(int(pid), set()).add(int(sample))
     return found
 

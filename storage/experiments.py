@@ -20,8 +20,14 @@ def experiment_names(db: Database) -> list[str]:
     return [row[0] for row in db.execute("SELECT name FROM experiments ORDER BY id").fetchall()]
 
 
-def insert_experiment(db: Database, name: str, preset: str | None, config_toml: str,
-                      config_json: str, arms: list[dict[str, Any]]) -> int:
+def insert_experiment(
+    db: Database,
+    name: str,
+    preset: str | None,
+    config_toml: str,
+    config_json: str,
+    arms: list[dict[str, Any]],
+) -> int:
     """Add an experiment and its arms (call inside a transaction)."""
     cursor = db.execute(
         "INSERT INTO experiments (name, preset, config_toml, config_json) VALUES (?, ?, ?, ?)",
@@ -32,8 +38,9 @@ def insert_experiment(db: Database, name: str, preset: str | None, config_toml: 
     return experiment_id
 
 
-def update_experiment(db: Database, experiment_id: int, config_toml: str, config_json: str,
-                      arms: list[dict[str, Any]]) -> None:
+def update_experiment(
+    db: Database, experiment_id: int, config_toml: str, config_json: str, arms: list[dict[str, Any]]
+) -> None:
     """Replace an experiment's config and arms (call inside a transaction)."""
     db.execute(
         "UPDATE experiments SET config_toml = ?, config_json = ?,"
@@ -46,15 +53,23 @@ def update_experiment(db: Database, experiment_id: int, config_toml: str, config
 def _replace_arms(db: Database, experiment_id: int, arms: list[dict[str, Any]]) -> None:
     keep = [arm["name"] for arm in arms]
     marks = ",".join("?" for _ in keep) or "''"
-    db.execute(f"DELETE FROM arms WHERE experiment_id = ? AND name NOT IN ({marks})",
-               [experiment_id, *keep])
+    db.execute(
+        f"DELETE FROM arms WHERE experiment_id = ? AND name NOT IN ({marks})",
+        [experiment_id, *keep],
+    )
     for arm in arms:
         db.execute(
             "INSERT INTO arms (experiment_id, name, factor, is_baseline, overrides_json)"
             " VALUES (?, ?, ?, ?, ?) ON CONFLICT (experiment_id, name) DO UPDATE SET"
             " factor = excluded.factor, is_baseline = excluded.is_baseline,"
             " overrides_json = excluded.overrides_json",
-            [experiment_id, arm["name"], arm["factor"], int(arm["baseline"]), arm["overrides_json"]],
+            [
+                experiment_id,
+                arm["name"],
+                arm["factor"],
+                int(arm["baseline"]),
+                arm["overrides_json"],
+            ],
         )
 
 

@@ -200,7 +200,7 @@ def core(db: Database) -> None:
             data_json TEXT
         );
         CREATE INDEX job_events_job ON job_events(job_id, id);
-        """
+        """,
     )
 
 
@@ -216,7 +216,7 @@ def search_and_score_indexes(db: Database) -> None:
         CREATE INDEX scores_judge ON scores(judge_score);
         CREATE INDEX solutions_problem ON solutions(problem_id);
         CREATE INDEX duplicates_other ON duplicates(other_id);
-        """
+        """,
     )
 
 
@@ -238,7 +238,7 @@ def tui(db: Database) -> None:
             updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))
         );
         CREATE INDEX jobs_status ON jobs(status)
-        """
+        """,
     )
 
 
@@ -250,7 +250,7 @@ def strategies(db: Database) -> None:
         """
         ALTER TABLE problems ADD COLUMN slot_key TEXT;
         CREATE UNIQUE INDEX problems_slot ON problems(experiment_id, slot_key)
-        """
+        """,
     )
 
 
@@ -275,7 +275,7 @@ def dedup(db: Database) -> None:
             created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),
             PRIMARY KEY (experiment_id, kind)
         )
-        """
+        """,
     )
 
 

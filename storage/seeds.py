@@ -17,8 +17,9 @@ def seed_set_id(db: Database, name: str) -> int | None:
     return int(row[0]) if row else None
 
 
-def ensure_seed_set(db: Database, name: str, source: str, question_field: str | None,
-                    answer_field: str | None) -> int:
+def ensure_seed_set(
+    db: Database, name: str, source: str, question_field: str | None, answer_field: str | None
+) -> int:
     """The id of seed set `name`, created if it does not exist yet."""
     existing = seed_set_id(db, name)
     if existing is not None:

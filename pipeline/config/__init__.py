@@ -20,7 +20,18 @@ from pipeline.config.schema import (
 )
 
 __all__ = [
-    "FLAMES_BLEND", "POLICIES", "STRATEGY_NAMES", "ArmConfig", "ExperimentConfig",
-    "StrategyConfig", "arm_config", "config_from_data", "config_to_data", "config_to_toml",
-    "load_config_file", "parse_config", "preset_names", "preset_text",
+    "FLAMES_BLEND",
+    "POLICIES",
+    "STRATEGY_NAMES",
+    "ArmConfig",
+    "ExperimentConfig",
+    "StrategyConfig",
+    "arm_config",
+    "config_from_data",
+    "config_to_data",
+    "config_to_toml",
+    "load_config_file",
+    "parse_config",
+    "preset_names",
+    "preset_text",
 ]

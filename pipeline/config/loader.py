@@ -41,8 +41,9 @@ def preset_text(name: str) -> str:
     return path.read_text(encoding="utf-8")
 
 
-def parse_config(text: str, *, source: str = "<config>", name: str | None = None
-                 ) -> ExperimentConfig:
+def parse_config(
+    text: str, *, source: str = "<config>", name: str | None = None
+) -> ExperimentConfig:
     """Parse and validate TOML text; `name` (from the command line) overrides the file's."""
     try:
         data = tomllib.loads(text)
@@ -138,8 +139,10 @@ def _build(cls: type[T], data: Any, source: str, where: str) -> T:
     fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
     unknown = sorted(set(data) - set(fields))
     if unknown:
-        raise ConfigError(f"{source}: unknown key '{_key(where, unknown[0])}' "
-                          f"(known keys here: {', '.join(fields)})")
+        raise ConfigError(
+            f"{source}: unknown key '{_key(where, unknown[0])}' "
+            f"(known keys here: {', '.join(fields)})"
+        )
     values: dict[str, Any] = {}
     for name, spec in fields.items():
         if name in data:
@@ -160,13 +163,15 @@ def _convert(kind: Any, value: Any, source: str, key: str) -> Any:
     if origin is tuple:
         if not isinstance(value, list):
             raise ConfigError(f"{source}: key '{key}': expected an array, got {_kind(value)}")
-        return tuple(_convert(args[0], item, source, f"{key}[{index}]")
-                     for index, item in enumerate(value))
+        return tuple(
+            _convert(args[0], item, source, f"{key}[{index}]") for index, item in enumerate(value)
+        )
     if origin is dict:
         if not isinstance(value, dict):
             raise ConfigError(f"{source}: key '{key}': expected a table, got {_kind(value)}")
-        return {name: _convert(args[1], item, source, _key(key, name))
-                for name, item in value.items()}
+        return {
+            name: _convert(args[1], item, source, _key(key, name)) for name, item in value.items()
+        }
     if kind is Any:
         return value
     if kind is bool:
@@ -178,7 +183,11 @@ def _convert(kind: Any, value: Any, source: str, key: str) -> Any:
             raise ConfigError(f"{source}: key '{key}': expected an integer, got {_kind(value)}")
         return value
     if kind is float:
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
+        ):
             raise ConfigError(f"{source}: key '{key}': expected a number, got {_kind(value)}")
         return float(value)
     if kind is str:
@@ -231,8 +240,10 @@ def _check(config: ExperimentConfig, source: str) -> None:
     if config.solve.k < 1:
         fail("solve.k", "must be >= 1")
     if config.filter.policy not in POLICIES:
-        fail("filter.policy", f"unknown policy '{config.filter.policy}' "
-                              f"(choose from {', '.join(POLICIES)})")
+        fail(
+            "filter.policy",
+            f"unknown policy '{config.filter.policy}' (choose from {', '.join(POLICIES)})",
+        )
     for key in ("near_dup_max", "decontam_max"):
         if not 0.0 <= getattr(config.filter, key) <= 1.0:
             fail(f"filter.{key}", "must be between 0 and 1")
@@ -246,8 +257,11 @@ def _check(config: ExperimentConfig, source: str) -> None:
         if ratio < 0:
             fail(f"blend.ratios.{name}", "must be >= 0")
     if config.training.method not in TRAINING_METHODS:
-        fail("training.method", f"unknown method '{config.training.method}' "
-                                f"(choose from {', '.join(TRAINING_METHODS)})")
+        fail(
+            "training.method",
+            f"unknown method '{config.training.method}' "
+            f"(choose from {', '.join(TRAINING_METHODS)})",
+        )
     names = [arm.name for arm in config.arms]
     for name in names:
         if names.count(name) > 1:
@@ -258,7 +272,10 @@ def _check(config: ExperimentConfig, source: str) -> None:
 
 def _check_model(spec: ModelSpec, key: str, fail: Any) -> None:
     if spec.backend not in BACKENDS:
-        fail(f"{key}.backend", f"unknown backend '{spec.backend}' (choose from {', '.join(BACKENDS)})")
+        fail(
+            f"{key}.backend",
+            f"unknown backend '{spec.backend}' (choose from {', '.join(BACKENDS)})",
+        )
     if not spec.model.strip():
         fail(f"{key}.model", "must name a model (a local path, a Hub id, or the embedded default)")
     if spec.dtype not in ("auto", "float32", "float16", "bfloat16"):

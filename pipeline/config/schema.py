@@ -15,7 +15,9 @@ TRAINING_METHODS: tuple[str, ...] = ("sft", "rft", "dpo", "step_dpo")
 # The FLAMES blend (SPEC section 1): 50% Suggester-Editor, 20% IQC, 20% Taxonomy Key
 # Concepts, 10% Distraction Insertion.
 FLAMES_BLEND: dict[str, float] = {
-    "suggester_editor": 0.5, "iqc": 0.2, "taxonomy_key_concepts": 0.2,
+    "suggester_editor": 0.5,
+    "iqc": 0.2,
+    "taxonomy_key_concepts": 0.2,
     "distraction_insertion": 0.1,
 }
 
@@ -57,9 +59,11 @@ class Sampling:
     generator: SamplingParams = field(default_factory=SamplingParams)
     teacher: SamplingParams = field(default_factory=SamplingParams)
     judge: SamplingParams = field(
-        default_factory=lambda: SamplingParams(temperature=0.0, max_new_tokens=64))
+        default_factory=lambda: SamplingParams(temperature=0.0, max_new_tokens=64)
+    )
     eval: SamplingParams = field(
-        default_factory=lambda: SamplingParams(temperature=0.0, top_p=1.0, top_k=0))
+        default_factory=lambda: SamplingParams(temperature=0.0, top_p=1.0, top_k=0)
+    )
 
 
 @dataclass(frozen=True)
@@ -135,4 +139,6 @@ class ExperimentConfig:
 
     def enabled_strategies(self) -> dict[str, StrategyConfig]:
         """Strategies switched on with a positive budget, in the paper's order."""
-        return {name: cfg for name, cfg in self.strategies.items() if cfg.enabled and cfg.budget > 0}
+        return {
+            name: cfg for name, cfg in self.strategies.items() if cfg.enabled and cfg.budget > 0
+        }

@@ -17,13 +17,32 @@ from typing import Any
 
 from pipeline.errors import InputError
 
-QUESTION_FIELDS = ("question", "problem", "Question", "Problem", "input", "query", "prompt",
-                   "instruction", "text")
+QUESTION_FIELDS = (
+    "question",
+    "problem",
+    "Question",
+    "Problem",
+    "input",
+    "query",
+    "prompt",
+    "instruction",
+    "text",
+)
 # Context that real sets keep apart from the question (SVAMP/ASDiv "Body", OlympiadBench
 # "context"); without it the question is unanswerable, so it is prepended.
 CONTEXT_FIELDS = ("body", "Body", "context", "passage")
-ANSWER_FIELDS = ("answer", "final_answer", "Answer", "target", "answers", "label",
-                 "ground_truth", "gt", "expected_answer", "output")
+ANSWER_FIELDS = (
+    "answer",
+    "final_answer",
+    "Answer",
+    "target",
+    "answers",
+    "label",
+    "ground_truth",
+    "gt",
+    "expected_answer",
+    "output",
+)
 SOLUTION_FIELDS = ("solution", "Solution", "rationale", "explanation")
 
 _TRAILING_UNIT = re.compile(r"^(.*?\S)\s*\(([A-Za-z][A-Za-z .'-]*)\)\s*$")
@@ -52,26 +71,40 @@ class MappedSeed:
     meta: dict[str, Any]
 
 
-def detect_fields(record: Mapping[str, Any], *, question_field: str | None = None,
-                  answer_field: str | None = None, source: str = "") -> FieldMap:
+def detect_fields(
+    record: Mapping[str, Any],
+    *,
+    question_field: str | None = None,
+    answer_field: str | None = None,
+    source: str = "",
+) -> FieldMap:
     """Choose the field mapping from one record; explicit fields win over detection."""
     keys = set(record)
     if question_field is not None:
         if question_field not in keys:
-            raise InputError(f"--question-field '{question_field}' is not in the first record "
-                             f"(fields: {_names(keys)})", path=source, line=None)
+            raise InputError(
+                f"--question-field '{question_field}' is not in the first record "
+                f"(fields: {_names(keys)})",
+                path=source,
+                line=None,
+            )
         question = question_field
     else:
         found = next((name for name in QUESTION_FIELDS if name in keys), None)
         if found is None:
-            raise InputError(f"no question field found (looked for {', '.join(QUESTION_FIELDS)}; "
-                             f"fields here: {_names(keys)}); pass --question-field",
-                             path=source)
+            raise InputError(
+                f"no question field found (looked for {', '.join(QUESTION_FIELDS)}; "
+                f"fields here: {_names(keys)}); pass --question-field",
+                path=source,
+            )
         question = found
     if answer_field is not None:
         if answer_field not in keys:
-            raise InputError(f"--answer-field '{answer_field}' is not in the first record "
-                             f"(fields: {_names(keys)})", path=source)
+            raise InputError(
+                f"--answer-field '{answer_field}' is not in the first record "
+                f"(fields: {_names(keys)})",
+                path=source,
+            )
         answer: str | None = answer_field
     else:
         answer = next((name for name in ANSWER_FIELDS if name in keys and name != question), None)
@@ -80,14 +113,18 @@ def detect_fields(record: Mapping[str, Any], *, question_field: str | None = Non
     return FieldMap(question=question, context=context, answer=answer, solution=solution)
 
 
-def map_record(record: Mapping[str, Any], fields: FieldMap, *, source: str,
-               line: int) -> MappedSeed:
+def map_record(
+    record: Mapping[str, Any], fields: FieldMap, *, source: str, line: int
+) -> MappedSeed:
     """Apply `fields` to one record; a missing or empty question is an error naming the line."""
     raw_question = record.get(fields.question)
     question = raw_question.strip() if isinstance(raw_question, str) else ""
     if not question:
-        problem = ("missing or empty question" if raw_question is None or isinstance(raw_question, str)
-                   else f"expected text, got {type(raw_question).__name__}")
+        problem = (
+            "missing or empty question"
+            if raw_question is None or isinstance(raw_question, str)
+            else f"expected text, got {type(raw_question).__name__}"
+        )
         raise InputError(problem, path=source, line=line, field=fields.question)
     if fields.context is not None:
         context = record.get(fields.context)
@@ -103,8 +140,11 @@ def map_record(record: Mapping[str, Any], fields: FieldMap, *, source: str,
     if answer is None and solution_text is not None:
         answer = last_boxed(solution_text)
     used = _used(fields)
-    meta = ({key: value for key, value in record.items() if key not in used}
-            if len(record) > len(used) else {})
+    meta = (
+        {key: value for key, value in record.items() if key not in used}
+        if len(record) > len(used)
+        else {}
+    )
     return MappedSeed(question=question, answer=answer, solution=solution_text, meta=meta)
 
 

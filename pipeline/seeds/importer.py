@@ -38,9 +38,15 @@ def content_hash(question: str, answer: str | None) -> str:
     return hashlib.blake2b(payload.encode("utf-8"), digest_size=16).hexdigest()
 
 
-def import_seeds(db: Database, source: str, name: str, *, question_field: str | None = None,
-                 answer_field: str | None = None,
-                 on_progress: Callable[[int], None] | None = None) -> ImportReport:
+def import_seeds(
+    db: Database,
+    source: str,
+    name: str,
+    *,
+    question_field: str | None = None,
+    answer_field: str | None = None,
+    on_progress: Callable[[int], None] | None = None,
+) -> ImportReport:
     """Read `source` and add its problems to seed set `name` in one transaction.
 
     Any bad record aborts the whole import with an `InputError` naming file, line and
@@ -57,18 +63,27 @@ def import_seeds(db: Database, source: str, name: str, *, question_field: str | 
         set_id: int | None = None
         for line, record in records:
             if fields is None:
-                fields = detect_fields(record, question_field=question_field,
-                                       answer_field=answer_field, source=label)
-                set_id = ensure_seed_set(db, name.strip(), source, fields.question,
-                                         fields.answer)
+                fields = detect_fields(
+                    record, question_field=question_field, answer_field=answer_field, source=label
+                )
+                set_id = ensure_seed_set(db, name.strip(), source, fields.question, fields.answer)
             assert set_id is not None
             seed = map_record(record, fields, source=label, line=line)
             rows += 1
             if seed.answer is not None:
                 with_answer += 1
             meta = json.dumps(seed.meta, ensure_ascii=False, default=str) if seed.meta else "{}"
-            batch.append((set_id, line, seed.question, seed.answer, seed.solution, meta,
-                          content_hash(seed.question, seed.answer)))
+            batch.append(
+                (
+                    set_id,
+                    line,
+                    seed.question,
+                    seed.answer,
+                    seed.solution,
+                    meta,
+                    content_hash(seed.question, seed.answer),
+                )
+            )
             if len(batch) >= BATCH:
                 added += insert_seeds(db, batch)
                 batch.clear()
@@ -80,5 +95,12 @@ def import_seeds(db: Database, source: str, name: str, *, question_field: str | 
             on_progress(rows)
     if fields is None:
         raise InputError("no records to import", path=label)
-    return ImportReport(name=name.strip(), source=source, rows=rows, added=added,
-                        skipped=rows - added, with_answer=with_answer, fields=fields)
+    return ImportReport(
+        name=name.strip(),
+        source=source,
+        rows=rows,
+        added=added,
+        skipped=rows - added,
+        with_answer=with_answer,
+        fields=fields,
+    )

@@ -37,14 +37,20 @@ def read_source(source: str) -> Iterator[tuple[int, Record]]:
         return _read_hub(source)
     path = Path(source)
     if not path.exists():
-        raise InputError("no such file (give a .jsonl, .json, .csv or .parquet path, "
-                         "hf:ORG/NAME[:CONFIG]:SPLIT, or champ)", path=source)
+        raise InputError(
+            "no such file (give a .jsonl, .json, .csv or .parquet path, "
+            "hf:ORG/NAME[:CONFIG]:SPLIT, or champ)",
+            path=source,
+        )
     if path.is_dir():
         raise InputError("is a folder; give a file inside it", path=source)
     suffix = path.suffix.lower()
     if suffix not in FILE_SUFFIXES:
-        raise InputError(f"unknown file type '{suffix or '(none)'}'; expected one of "
-                         + ", ".join(FILE_SUFFIXES), path=source)
+        raise InputError(
+            f"unknown file type '{suffix or '(none)'}'; expected one of "
+            + ", ".join(FILE_SUFFIXES),
+            path=source,
+        )
     if path.stat().st_size == 0:
         raise InputError("file is empty: no seed problems to import", path=source)
     if suffix in (".jsonl", ".ndjson"):
@@ -68,24 +74,37 @@ def _read_jsonl(path: Path) -> Iterator[tuple[int, Record]]:
             if not raw.strip():
                 continue
             if b"\x00" in raw:
-                raise InputError("binary data (NUL bytes), not UTF-8 text; seed files must be "
-                                 "UTF-8 JSON Lines", path=str(path), line=number)
+                raise InputError(
+                    "binary data (NUL bytes), not UTF-8 text; seed files must be UTF-8 JSON Lines",
+                    path=str(path),
+                    line=number,
+                )
             try:
                 text = raw.decode("utf-8")
             except UnicodeDecodeError as exc:
-                raise InputError(f"not UTF-8 text at byte {exc.start} (binary data?); "
-                                 "seed files must be UTF-8 JSON Lines",
-                                 path=str(path), line=number) from None
+                raise InputError(
+                    f"not UTF-8 text at byte {exc.start} (binary data?); "
+                    "seed files must be UTF-8 JSON Lines",
+                    path=str(path),
+                    line=number,
+                ) from None
             try:
                 record = json.loads(text)
             except json.JSONDecodeError as exc:
-                hint = ("the line ends early: truncated file?" if exc.pos >= len(text.rstrip())
-                        else f"column {exc.colno}: {exc.msg}")
-                raise InputError(f"not valid JSON ({hint}): {_excerpt(raw)!r}",
-                                 path=str(path), line=number) from None
+                hint = (
+                    "the line ends early: truncated file?"
+                    if exc.pos >= len(text.rstrip())
+                    else f"column {exc.colno}: {exc.msg}"
+                )
+                raise InputError(
+                    f"not valid JSON ({hint}): {_excerpt(raw)!r}", path=str(path), line=number
+                ) from None
             if not isinstance(record, dict):
-                raise InputError(f"expected a JSON object per line, got {type(record).__name__}",
-                                 path=str(path), line=number)
+                raise InputError(
+                    f"expected a JSON object per line, got {type(record).__name__}",
+                    path=str(path),
+                    line=number,
+                )
             rows += 1
             yield number, record
     if rows == 0:
@@ -99,20 +118,27 @@ def _read_json(path: Path) -> Iterator[tuple[int, Record]]:
     except UnicodeDecodeError:
         raise InputError("not UTF-8 text (binary data?)", path=str(path)) from None
     except json.JSONDecodeError as exc:
-        raise InputError(f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})",
-                         path=str(path), line=exc.lineno) from None
+        raise InputError(
+            f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})",
+            path=str(path),
+            line=exc.lineno,
+        ) from None
     if isinstance(data, dict):
         lists = [key for key, value in data.items() if isinstance(value, list)]
         if len(lists) != 1:
-            raise InputError("expected a JSON array of objects, or an object holding exactly "
-                             "one array (such as {\"data\": [...]})", path=str(path))
+            raise InputError(
+                "expected a JSON array of objects, or an object holding exactly "
+                'one array (such as {"data": [...]})',
+                path=str(path),
+            )
         data = data[lists[0]]
     if not isinstance(data, list) or not data:
         raise InputError("expected a non-empty JSON array of objects", path=str(path))
     for number, record in enumerate(data, start=1):
         if not isinstance(record, dict):
-            raise InputError(f"item {number} is {type(record).__name__}, expected an object",
-                             path=str(path))
+            raise InputError(
+                f"item {number} is {type(record).__name__}, expected an object", path=str(path)
+            )
         yield number, record
 
 
@@ -130,8 +156,9 @@ def _read_csv(path: Path) -> Iterator[tuple[int, Record]]:
     try:
         for record in reader:
             if None in record:
-                raise InputError("more cells than header columns", path=str(path),
-                                 line=reader.line_num)
+                raise InputError(
+                    "more cells than header columns", path=str(path), line=reader.line_num
+                )
             rows += 1
             yield reader.line_num, record
     except csv.Error as exc:
@@ -163,8 +190,10 @@ def parse_hub_id(source: str) -> tuple[str, str | None, str]:
         return parts[0], None, parts[1]
     if len(parts) == 3 and all(parts):
         return parts[0], parts[1], parts[2]
-    raise InputError(f"'{source}': expected hf:ORG/NAME:SPLIT or hf:ORG/NAME:CONFIG:SPLIT "
-                     "(for example hf:openai/gsm8k:main:test)")
+    raise InputError(
+        f"'{source}': expected hf:ORG/NAME:SPLIT or hf:ORG/NAME:CONFIG:SPLIT "
+        "(for example hf:openai/gsm8k:main:test)"
+    )
 
 
 def _read_hub(source: str) -> Iterator[tuple[int, Record]]:
@@ -177,9 +206,10 @@ def _read_hub(source: str) -> Iterator[tuple[int, Record]]:
         dataset = datasets.load_dataset(name, config, split=split)
     except Exception as exc:  # network, missing dataset, bad split: all user-fixable
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise InputError(f"could not load '{source}' from the Hugging Face Hub: {first} "
-                         "(check the id, config and split, and that the Hub is reachable)"
-                         ) from None
+        raise InputError(
+            f"could not load '{source}' from the Hugging Face Hub: {first} "
+            "(check the id, config and split, and that the Hub is reachable)"
+        ) from None
     for number, record in enumerate(dataset, start=1):
         yield number, dict(record)
 
@@ -188,20 +218,25 @@ def _read_champ() -> Iterator[tuple[int, Record]]:
     try:
         import champ_dataset
     except ImportError:
-        raise InputError("the `champ-dataset` package is not installed; run `make install`"
-                         ) from None
+        raise InputError(
+            "the `champ-dataset` package is not installed; run `make install`"
+        ) from None
     dataset = champ_dataset.load("v0")
     for number, problem in enumerate(dataset.problems.values(), start=1):
         steps = problem.solution.steps if problem.solution is not None else []
-        concepts = [dataset.concepts[c].text for c in problem.ch_list or []
-                    if c in (dataset.concepts or {})]
+        concepts = [
+            dataset.concepts[c].text for c in problem.ch_list or [] if c in (dataset.concepts or {})
+        ]
         hints = [dataset.hints[h].text for h in problem.ch_list or [] if h in (dataset.hints or {})]
-        yield number, {
-            "id": problem.identifier,
-            "problem": problem.text,
-            "answer": problem.answer,
-            "solution": "\n".join(step.text for step in steps),
-            "category": problem.category,
-            "concepts": concepts,
-            "hints": hints,
-        }
+        yield (
+            number,
+            {
+                "id": problem.identifier,
+                "problem": problem.text,
+                "answer": problem.answer,
+                "solution": "\n".join(step.text for step in steps),
+                "category": problem.category,
+                "concepts": concepts,
+                "hints": hints,
+            },
+        )

@@ -182,7 +182,13 @@ def run_slots(
                 state.outcome.error = result.error or "request failed"
                 continue
             _take_reply(
-                state, stage, round_, result.key, result.text, result.finish_reason, untagged,
+                state,
+                stage,
+                round_,
+                result.key,
+                result.text,
+                result.finish_reason,
+                untagged,
                 templates[stage.name],
             )
     return [_finish(strategy, s) for s in states]

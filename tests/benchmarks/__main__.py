@@ -12,8 +12,9 @@ from pathlib import Path
 def main() -> int:
     here = Path(__file__).resolve().parent
     selected = set(sys.argv[1:])
-    names = sorted(info.name for info in pkgutil.iter_modules([str(here)])
-                   if info.name.startswith("bench_"))
+    names = sorted(
+        info.name for info in pkgutil.iter_modules([str(here)]) if info.name.startswith("bench_")
+    )
     failed = []
     for name in names:
         if selected and name not in selected and name.removeprefix("bench_") not in selected:

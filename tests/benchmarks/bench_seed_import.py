@@ -57,10 +57,14 @@ def main() -> None:
         again_elapsed = time.perf_counter() - again_started
         assert again.added == 0
     rate = ROWS / elapsed
-    print(f"seed import: {ROWS} rows in {elapsed:.2f} s = {rate:,.0f} rows/s "
-          f"(goal >= 50,000) {'OK' if rate >= 50_000 else 'BELOW GOAL'}")
-    print(f"raw json+executemany baseline: {ROWS / raw:,.0f} rows/s; importer/baseline time "
-          f"ratio {elapsed / raw:.2f}x")
+    print(
+        f"seed import: {ROWS} rows in {elapsed:.2f} s = {rate:,.0f} rows/s "
+        f"(goal >= 50,000) {'OK' if rate >= 50_000 else 'BELOW GOAL'}"
+    )
+    print(
+        f"raw json+executemany baseline: {ROWS / raw:,.0f} rows/s; importer/baseline time "
+        f"ratio {elapsed / raw:.2f}x"
+    )
     print(f"re-import (all duplicates): {ROWS / again_elapsed:,.0f} rows/s")
 
 

@@ -13,15 +13,31 @@ from workbench.cli.main import COMMANDS, cli
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "workbench.cli", *args], capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "workbench.cli", *args], capture_output=True, text=True, timeout=120
+    )
 
 
 def test_top_level_help_lists_every_group() -> None:
     result = CliRunner().invoke(cli, ["--help"])
     assert result.exit_code == 0
-    for name in ("init", "seeds", "experiment", "llm", "generate", "solve", "filter", "blend",
-                 "export", "grade", "dedup", "decontaminate", "tui", "run", "jobs"):
+    for name in (
+        "init",
+        "seeds",
+        "experiment",
+        "llm",
+        "generate",
+        "solve",
+        "filter",
+        "blend",
+        "export",
+        "grade",
+        "dedup",
+        "decontaminate",
+        "tui",
+        "run",
+        "jobs",
+    ):
         assert name in result.output
 
 

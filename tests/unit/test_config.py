@@ -34,28 +34,35 @@ def test_presets_validate() -> None:
     assert paper.models.teacher.model == "Qwen/Qwen2.5-Math-7B-Instruct"
     sampling = paper.sampling.generator
     assert (sampling.temperature, sampling.top_p, sampling.top_k, sampling.max_new_tokens) == (
-        0.7, 0.9, 50, 2048)
+        0.7,
+        0.9,
+        50,
+        2048,
+    )
     assert all(cfg.budget == 150_000 for cfg in paper.strategies.values())
     assert len(paper.strategies) == 12
     assert paper.blend.ratios == FLAMES_BLEND
     assert [ref.ratio for ref in paper.seed_sets] == [0.5, 0.5]
 
 
-@pytest.mark.parametrize(("text", "key", "problem"), [
-    ("[strategies.paraphrase]\nbudget = 'ten'\n", "strategies.paraphrase.budget", "integer"),
-    ("[strategies.nonsense]\nbudget = 1\n", "strategies.nonsense", "unknown strategy"),
-    ("[models.generator]\nbackend = 'tpu'\n", "models.generator.backend", "unknown backend"),
-    ("[models.teacher]\nbackend = 'openai'\n", "models.teacher.base_urls", "base URL"),
-    ("[sampling.generator]\ntop_p = 1.5\n", "sampling.generator.top_p", "(0, 1]"),
-    ("[filter]\npolicy = 'vibes'\n", "filter.policy", "unknown policy"),
-    ("[filter]\nnear_dup_max = 2\n", "filter.near_dup_max", "between 0 and 1"),
-    ("[solve]\nk = 0\n", "solve.k", ">= 1"),
-    ("[solve]\nkk = 3\n", "solve.kk", "unknown key"),
-    ("[[seed_sets]]\nratio = 1\n", "seed_sets[0].name", "missing key"),
-    ("[training]\nmethod = 'ppo'\n", "training.method", "unknown method"),
-    ("[[arms]]\nname = 'a'\noverrides = { 'solve.k' = -1 }\n", "solve.k", "arms[0]"),
-    ("[experiment]\nseed = true\n", "experiment.seed", "integer"),
-])
+@pytest.mark.parametrize(
+    ("text", "key", "problem"),
+    [
+        ("[strategies.paraphrase]\nbudget = 'ten'\n", "strategies.paraphrase.budget", "integer"),
+        ("[strategies.nonsense]\nbudget = 1\n", "strategies.nonsense", "unknown strategy"),
+        ("[models.generator]\nbackend = 'tpu'\n", "models.generator.backend", "unknown backend"),
+        ("[models.teacher]\nbackend = 'openai'\n", "models.teacher.base_urls", "base URL"),
+        ("[sampling.generator]\ntop_p = 1.5\n", "sampling.generator.top_p", "(0, 1]"),
+        ("[filter]\npolicy = 'vibes'\n", "filter.policy", "unknown policy"),
+        ("[filter]\nnear_dup_max = 2\n", "filter.near_dup_max", "between 0 and 1"),
+        ("[solve]\nk = 0\n", "solve.k", ">= 1"),
+        ("[solve]\nkk = 3\n", "solve.kk", "unknown key"),
+        ("[[seed_sets]]\nratio = 1\n", "seed_sets[0].name", "missing key"),
+        ("[training]\nmethod = 'ppo'\n", "training.method", "unknown method"),
+        ("[[arms]]\nname = 'a'\noverrides = { 'solve.k' = -1 }\n", "solve.k", "arms[0]"),
+        ("[experiment]\nseed = true\n", "experiment.seed", "integer"),
+    ],
+)
 def test_bad_values_name_file_key_and_problem(text: str, key: str, problem: str) -> None:
     with pytest.raises(ConfigError) as raised:
         parse_config(text, source="my.toml")
@@ -92,8 +99,9 @@ def test_experiment_lifecycle(db: Database, tmp_path: Path) -> None:
         create_experiment(db, "quick", preset="quickstart")
     with pytest.raises(ConfigError, match="no experiment called 'nope'"):
         load_experiment(db, "nope")
-    arms = db.execute("SELECT name, is_baseline FROM arms WHERE experiment_id = ?",
-                      [created.experiment_id]).fetchall()
+    arms = db.execute(
+        "SELECT name, is_baseline FROM arms WHERE experiment_id = ?", [created.experiment_id]
+    ).fetchall()
     assert arms == [("first", 1), ("strict", 0)]
 
 

@@ -24,8 +24,9 @@ sys.exit(1 if loaded else 0)
 
 
 def test_storage_and_pipeline_never_import_textual() -> None:
-    result = subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, capture_output=True,
-                            text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     modules = int(result.stdout.split()[0])
     assert modules >= 10  # the probe really walked the packages
@@ -36,8 +37,9 @@ def test_storage_never_imports_pipeline_or_workbench() -> None:
     for path in (ROOT / "storage").rglob("*.py"):
         for line in path.read_text(encoding="utf-8").splitlines():
             stripped = line.strip()
-            if stripped.startswith(("from pipeline", "import pipeline", "from workbench",
-                                    "import workbench")):
+            if stripped.startswith(
+                ("from pipeline", "import pipeline", "from workbench", "import workbench")
+            ):
                 offenders.append(f"{path.name}: {stripped}")
     assert not offenders, offenders
 

@@ -11,8 +11,20 @@ from storage.database import connect, latest_version, open_db, schema_version
 from storage.migrations import MIGRATION_NAMES, migrations
 
 REQUIRED_TABLES = {
-    "seed_sets", "seeds", "experiments", "arms", "strategies", "requests", "problems",
-    "stage_outputs", "solutions", "scores", "duplicates", "blends", "jobs", "job_events",
+    "seed_sets",
+    "seeds",
+    "experiments",
+    "arms",
+    "strategies",
+    "requests",
+    "problems",
+    "stage_outputs",
+    "solutions",
+    "scores",
+    "duplicates",
+    "blends",
+    "jobs",
+    "job_events",
 }
 
 
@@ -35,8 +47,10 @@ def test_upgrade_from_each_earlier_version(tmp_path: Path, stop_before: str) -> 
     assert applied == MIGRATION_NAMES[: MIGRATION_NAMES.index(stop_before)]
     # Data written at the old version survives the upgrade.
     old.execute("INSERT INTO seed_sets (name, source) VALUES ('old', 'x.jsonl')")
-    old.execute("INSERT INTO seeds (seed_set_id, source_line, question, content_hash)"
-                " VALUES (1, 1, 'What is 1+1?', 'h')")
+    old.execute(
+        "INSERT INTO seeds (seed_set_id, source_line, question, content_hash)"
+        " VALUES (1, 1, 'What is 1+1?', 'h')"
+    )
     old.close()
 
     upgraded = open_db(path)
@@ -55,9 +69,13 @@ def test_reopening_applies_nothing_twice(db_path: Path) -> None:
 
 def test_problem_text_is_full_text_searchable(db: Database) -> None:
     db.execute("INSERT INTO experiments (name, config_toml, config_json) VALUES ('e', '', '{}')")
-    db.execute("INSERT INTO problems (experiment_id, strategy, text) VALUES"
-               " (1, 'paraphrase', 'A train leaves the station at noon')")
-    hits = db.execute("SELECT rowid FROM problems_fts WHERE problems_fts MATCH 'station'").fetchall()
+    db.execute(
+        "INSERT INTO problems (experiment_id, strategy, text) VALUES"
+        " (1, 'paraphrase', 'A train leaves the station at noon')"
+    )
+    hits = db.execute(
+        "SELECT rowid FROM problems_fts WHERE problems_fts MATCH 'station'"
+    ).fetchall()
     assert hits == [(1,)]
 
 

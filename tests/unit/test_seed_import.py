@@ -13,15 +13,27 @@ from pipeline.errors import InputError
 from pipeline.seeds import import_seeds
 
 SHARED_FILES = [
-    "aime24/test.jsonl", "amc23/test.jsonl", "asdiv/test.jsonl", "college_math/test.jsonl",
-    "gsm8k/test.jsonl", "gsm8k/train.jsonl", "math500/test.jsonl", "mawps/test.jsonl",
-    "minerva_math/test.jsonl", "olympiadbench/test.jsonl", "svamp/test.jsonl",
+    "aime24/test.jsonl",
+    "amc23/test.jsonl",
+    "asdiv/test.jsonl",
+    "college_math/test.jsonl",
+    "gsm8k/test.jsonl",
+    "gsm8k/train.jsonl",
+    "math500/test.jsonl",
+    "mawps/test.jsonl",
+    "minerva_math/test.jsonl",
+    "olympiadbench/test.jsonl",
+    "svamp/test.jsonl",
 ]
 
 
 def _count(db: Database, name: str) -> int:
-    return int(db.execute("SELECT COUNT(*) FROM seeds JOIN seed_sets s ON s.id = seed_set_id"
-                          " WHERE s.name = ?", [name]).fetchone()[0])
+    return int(
+        db.execute(
+            "SELECT COUNT(*) FROM seeds JOIN seed_sets s ON s.id = seed_set_id WHERE s.name = ?",
+            [name],
+        ).fetchone()[0]
+    )
 
 
 def _dump(db: Database) -> list[str]:
@@ -29,8 +41,9 @@ def _dump(db: Database) -> list[str]:
 
 
 @pytest.mark.parametrize("relative", SHARED_FILES)
-def test_every_shared_file_imports_without_options(db: Database, shared_data: Path,
-                                                   relative: str) -> None:
+def test_every_shared_file_imports_without_options(
+    db: Database, shared_data: Path, relative: str
+) -> None:
     path = shared_data / relative
     lines = sum(1 for line in path.open(encoding="utf-8") if line.strip())
     report = import_seeds(db, str(path), "set")
@@ -47,9 +60,11 @@ def test_answer_layouts_are_mapped(db: Database, shared_data: Path) -> None:
     def first(relative: str) -> tuple[str, str | None, str | None]:
         name = relative.split("/")[0]
         import_seeds(db, str(shared_data / relative), name)
-        row = db.execute("SELECT question, answer, solution FROM seeds JOIN seed_sets s"
-                         " ON s.id = seed_set_id WHERE s.name = ? ORDER BY source_line LIMIT 1",
-                         [name]).fetchone()
+        row = db.execute(
+            "SELECT question, answer, solution FROM seeds JOIN seed_sets s"
+            " ON s.id = seed_set_id WHERE s.name = ? ORDER BY source_line LIMIT 1",
+            [name],
+        ).fetchone()
         return row[0], row[1], row[2]
 
     question, answer, solution = first("gsm8k/train.jsonl")
@@ -102,8 +117,11 @@ def test_hub_source_runs_the_real_datasets_loader(db: Database, tmp_path: Path) 
     folder = tmp_path / "local_dataset"
     folder.mkdir()
     (folder / "train.jsonl").write_text(
-        "".join(json.dumps({"question": f"Q{i}?", "answer": f"{i} #### {i}"}) + "\n"
-                for i in range(3)), encoding="utf-8")
+        "".join(
+            json.dumps({"question": f"Q{i}?", "answer": f"{i} #### {i}"}) + "\n" for i in range(3)
+        ),
+        encoding="utf-8",
+    )
     report = import_seeds(db, f"hf:{folder}:train", "hub")
     assert report.added == 3
     with pytest.raises(InputError, match="expected hf:ORG/NAME:SPLIT"):
@@ -111,12 +129,16 @@ def test_hub_source_runs_the_real_datasets_loader(db: Database, tmp_path: Path) 
 
 
 BAD_FILES = {
-    "truncated.jsonl": (b'{"question": "ok?", "answer": "1"}\n{"question": "cut', ":2:", "truncated"),
+    "truncated.jsonl": (
+        b'{"question": "ok?", "answer": "1"}\n{"question": "cut',
+        ":2:",
+        "truncated",
+    ),
     "notjson.jsonl": (b'{"question": "ok?"}\nthis is not json\n', ":2:", "not valid JSON"),
     "noquestion.jsonl": (b'{"question": "ok?"}\n{"question": ""}\n', ":2:", "field 'question'"),
     "empty.jsonl": (b"", "empty.jsonl", "empty"),
     "binary.jsonl": (bytes(range(256)) * 50, ":1:", "not UTF-8"),
-    "latin1.jsonl": ("{\"question\": \"caf\u00e9?\"}\n".encode("latin-1"), ":1:", "not UTF-8"),
+    "latin1.jsonl": ('{"question": "caf\u00e9?"}\n'.encode("latin-1"), ":1:", "not UTF-8"),
     "array.jsonl": (b'{"question": "ok?"}\n[1, 2]\n', ":2:", "JSON object"),
     "nofield.jsonl": (b'{"text_body": "x"}\n', "nofield.jsonl", "no question field"),
 }
@@ -150,8 +172,7 @@ def test_a_50_mb_single_line_is_refused_briefly(db: Database, tmp_path: Path) ->
     assert _dump(db) == before
 
 
-def test_a_bad_line_late_in_a_big_file_rolls_everything_back(db: Database, tmp_path: Path
-                                                            ) -> None:
+def test_a_bad_line_late_in_a_big_file_rolls_everything_back(db: Database, tmp_path: Path) -> None:
     path = tmp_path / "late.jsonl"
     rows = [json.dumps({"question": f"Q{i}?", "answer": str(i)}) for i in range(12_000)]
     rows.append("{broken")

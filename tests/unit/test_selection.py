@@ -187,11 +187,14 @@ def test_near_duplicate_threshold_keeps_one_problem_per_family(tmp_path) -> None
     db = open_db(tmp_path / "family.db")
     db.execute("INSERT INTO experiments (name, config_toml, config_json) VALUES ('fam', '', '{}')")
     for text in ("A train leaves at noon.", "A train leaves at noon!", "A bus leaves at one."):
-        db.execute("INSERT INTO problems (experiment_id, strategy, text) VALUES (1, 'qft', ?)",
-                   [text])
+        db.execute(
+            "INSERT INTO problems (experiment_id, strategy, text) VALUES (1, 'qft', ?)", [text]
+        )
     # 1 and 2 are near-duplicates of each other; 2 is outranked by the earlier 1.
-    db.execute("INSERT INTO scores (problem_id, first_answer, nn_id, nn_sim, dup_of_id, dup_of_sim)"
-               " VALUES (1, 'x', 2, 0.97, NULL, NULL), (2, 'x', 1, 0.97, 1, 0.97),"
-               " (3, 'x', 1, 0.40, 1, 0.40)")
+    db.execute(
+        "INSERT INTO scores (problem_id, first_answer, nn_id, nn_sim, dup_of_id, dup_of_sim)"
+        " VALUES (1, 'x', 2, 0.97, NULL, NULL), (2, 'x', 1, 0.97, 1, 0.97),"
+        " (3, 'x', 1, 0.40, 1, 0.40)"
+    )
     kept = kept_dropped(db, "fam", make_selection("first", max_nn_sim=0.9))
     assert [(c.kept, c.dropped) for c in kept] == [(2, 1)]

@@ -43,10 +43,17 @@ def _experiment_with_problems(db: Database, count: int) -> None:
         db.execute(
             "INSERT INTO problems (experiment_id, strategy, text, reference_answer, answer_rule)"
             " VALUES (?, 'paraphrase', ?, ?, 'keeps')",
-            [created.experiment_id, f"Problem {index}: what is 6 times 7?",
-             "42" if index % 2 == 0 else "41"])
-    db.execute("INSERT INTO problems (experiment_id, strategy, text, status, reject_reason)"
-               " VALUES (?, 'paraphrase', '', 'rejected', 'empty')", [created.experiment_id])
+            [
+                created.experiment_id,
+                f"Problem {index}: what is 6 times 7?",
+                "42" if index % 2 == 0 else "41",
+            ],
+        )
+    db.execute(
+        "INSERT INTO problems (experiment_id, strategy, text, status, reject_reason)"
+        " VALUES (?, 'paraphrase', '', 'rejected', 'empty')",
+        [created.experiment_id],
+    )
 
 
 def test_solve_stores_k_solutions_with_answers_and_labels(db: Database) -> None:
@@ -54,13 +61,17 @@ def test_solve_stores_k_solutions_with_answers_and_labels(db: Database) -> None:
     teacher = Teacher()
     report = solve(db, "exp", k=3, backend=teacher)
     assert (report.problems, report.requested, report.stored, report.failed) == (4, 12, 12, 0)
-    rows = db.execute("SELECT extracted_answer, extract_rule, verdict, label FROM solutions"
-                      " ORDER BY problem_id, sample_index").fetchall()
+    rows = db.execute(
+        "SELECT extracted_answer, extract_rule, verdict, label FROM solutions"
+        " ORDER BY problem_id, sample_index"
+    ).fetchall()
     assert rows[0] == ("42", "boxed", "correct", 1)
     assert rows[2] == ("7", "boxed", "incorrect", 0)
     assert rows[3][2:] == ("incorrect", 0)  # problem 1's reference is 41
-    scores = db.execute("SELECT n_solutions, n_groups, majority_answer, all_agree,"
-                        " reference_agrees FROM scores ORDER BY problem_id").fetchall()
+    scores = db.execute(
+        "SELECT n_solutions, n_groups, majority_answer, all_agree,"
+        " reference_agrees FROM scores ORDER BY problem_id"
+    ).fetchall()
     assert scores[0] == (3, 2, "42", 0, 1)
     assert scores[1][4] == 0
 

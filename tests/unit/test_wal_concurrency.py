@@ -21,8 +21,13 @@ def _writer(path: str, seconds: float, errors: multiprocessing.Queue) -> None:  
     try:
         while time.monotonic() < deadline:
             with db.atomic():
-                insert_seeds(db, [(1, batch * 100 + i, f"Q{batch}-{i}?", str(i), None, "{}",
-                                   f"{batch}-{i}") for i in range(100)])
+                insert_seeds(
+                    db,
+                    [
+                        (1, batch * 100 + i, f"Q{batch}-{i}?", str(i), None, "{}", f"{batch}-{i}")
+                        for i in range(100)
+                    ],
+                )
             batch += 1
     except sqlite3.OperationalError as exc:
         errors.put(repr(exc))
@@ -37,7 +42,8 @@ def test_writer_process_and_reader_thread(tmp_path: Path) -> None:
 
     errors: multiprocessing.Queue = multiprocessing.get_context("spawn").Queue()  # type: ignore[type-arg]
     writer = multiprocessing.get_context("spawn").Process(
-        target=_writer, args=(path, DURATION_S, errors))
+        target=_writer, args=(path, DURATION_S, errors)
+    )
     reads: list[int] = []
     read_errors: list[str] = []
 

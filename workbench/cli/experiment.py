@@ -18,10 +18,16 @@ def command() -> None:
 
 @command.command(name="new")
 @click.argument("name")
-@click.option("--preset", default=None,
-              help=f"Start from a shipped preset ({', '.join(preset_names())}).")
-@click.option("--config", "config_path", default=None, type=click.Path(dir_okay=False),
-              help="Start from a TOML config file.")
+@click.option(
+    "--preset", default=None, help=f"Start from a shipped preset ({', '.join(preset_names())})."
+)
+@click.option(
+    "--config",
+    "config_path",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="Start from a TOML config file.",
+)
 @db_option
 def new(name: str, preset: str | None, config_path: str | None, db_path: str) -> None:
     """Create experiment NAME from --preset P or --config FILE."""
@@ -29,9 +35,11 @@ def new(name: str, preset: str | None, config_path: str | None, db_path: str) ->
     created = experiments.create_experiment(db, name, preset=preset, config_path=config_path)
     config = created.config
     enabled = config.enabled_strategies()
-    click.echo(f"created experiment '{name}': {len(enabled)} strategies, "
-               f"{sum(s.budget for s in enabled.values())} problems requested, "
-               f"{len(config.arms)} arms")
+    click.echo(
+        f"created experiment '{name}': {len(enabled)} strategies, "
+        f"{sum(s.budget for s in enabled.values())} problems requested, "
+        f"{len(config.arms)} arms"
+    )
     for note in created.notes:
         click.echo(f"  note: {note}")
     click.echo(f"next: flames generate {name}")
@@ -57,8 +65,11 @@ def show(name: str, db_path: str) -> None:
     db = open_workspace(db_path)
     info = experiments.summary(db, name)
     config = info["config"]
-    click.echo(f"experiment {name}" + (f" (preset {info['preset']})" if info["preset"] else "")
-               + f", created {info['created_at']}")
+    click.echo(
+        f"experiment {name}"
+        + (f" (preset {info['preset']})" if info["preset"] else "")
+        + f", created {info['created_at']}"
+    )
     if config.experiment.description:
         click.echo(f"  {config.experiment.description}")
     seeds = ", ".join(f"{ref.name} x{ref.ratio:g}" for ref in config.seed_sets) or "none"
@@ -70,11 +81,15 @@ def show(name: str, db_path: str) -> None:
     for strategy, cfg in config.strategies.items():
         state = "on " if cfg.enabled else "off"
         params = ", ".join(f"{k}={v}" for k, v in cfg.params.items())
-        click.echo(f"  {state} {strategy:<24} budget {cfg.budget:>7}" + (f"  ({params})" if params else ""))
+        click.echo(
+            f"  {state} {strategy:<24} budget {cfg.budget:>7}" + (f"  ({params})" if params else "")
+        )
     f = config.filter
-    click.echo(f"filter: policy {f.policy}, near-dup < {f.near_dup_max:g}, decontam < "
-               f"{f.decontam_max:g} ({f.ngram}-grams vs {', '.join(f.decontam_against)})"
-               + (f", judge >= {f.judge_min:g}" if f.judge_min is not None else ""))
+    click.echo(
+        f"filter: policy {f.policy}, near-dup < {f.near_dup_max:g}, decontam < "
+        f"{f.decontam_max:g} ({f.ngram}-grams vs {', '.join(f.decontam_against)})"
+        + (f", judge >= {f.judge_min:g}" if f.judge_min is not None else "")
+    )
     if config.blend.ratios:
         ratios = ", ".join(f"{k} {v:g}" for k, v in config.blend.ratios.items())
         click.echo(f"blend: total {config.blend.total}: {ratios}")
@@ -82,18 +97,26 @@ def show(name: str, db_path: str) -> None:
         mark = " (baseline)" if arm["is_baseline"] else ""
         click.echo(f"arm {arm['name']}{mark}: {arm['factor'] or '-'} {arm['overrides_json']}")
     if info["stages"]:
-        click.echo(f"{'strategy':<24} {'problems':>8} {'rejected':>8} {'solutions':>9} {'scored':>7}")
+        click.echo(
+            f"{'strategy':<24} {'problems':>8} {'rejected':>8} {'solutions':>9} {'scored':>7}"
+        )
         for row in info["stages"]:
-            click.echo(f"{row['strategy']:<24} {row['problems']:>8} {row['rejected']:>8} "
-                       f"{row['solutions']:>9} {row['scored']:>7}")
+            click.echo(
+                f"{row['strategy']:<24} {row['problems']:>8} {row['rejected']:>8} "
+                f"{row['solutions']:>9} {row['scored']:>7}"
+            )
     else:
         click.echo(f"no problems yet: flames generate {name}")
 
 
 @command.command(name="export")
 @click.argument("name")
-@click.option("--out", default=None, type=click.Path(dir_okay=False),
-              help="Write to this file instead of standard output.")
+@click.option(
+    "--out",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="Write to this file instead of standard output.",
+)
 @db_option
 def export(name: str, out: str | None, db_path: str) -> None:
     """Print the experiment's full config as TOML (recreate it with `new --config`)."""

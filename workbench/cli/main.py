@@ -21,7 +21,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "init": ("workbench.cli.init", "Create (or upgrade) a workspace database."),
     "seeds": ("workbench.cli.seeds", "Import, list and show seed sets."),
     "experiment": ("workbench.cli.experiment", "Create, show and export experiments."),
-    "strategies": ("workbench.cli.strategies", "List, export and import strategy prompt templates."),
+    "strategies": (
+        "workbench.cli.strategies",
+        "List, export and import strategy prompt templates.",
+    ),
     "llm": ("workbench.cli.llm", "Run prompts through a model with the resumable engine."),
     "generate": ("workbench.cli.generate", "Generate problems with an experiment's strategies."),
     "solve": ("workbench.cli.solve", "Sample teacher solutions for generated problems."),
@@ -38,8 +41,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 
 def _not_built(name: str, help_text: str) -> click.Command:
-    @click.command(name=name, help=f"{help_text} (not built yet)",
-                   context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+    @click.command(
+        name=name,
+        help=f"{help_text} (not built yet)",
+        context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+    )
     def stub(**_: Any) -> None:
         click.echo(f"flames {name}: not built yet in this version.", err=True)
         sys.exit(2)
@@ -98,8 +104,9 @@ def main(argv: list[str] | None = None) -> None:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
     except KeyboardInterrupt:
-        click.echo("Interrupted: finished work is saved; run the same command again to resume.",
-                   err=True)
+        click.echo(
+            "Interrupted: finished work is saved; run the same command again to resume.", err=True
+        )
         sys.exit(130)
     except SystemExit:
         raise

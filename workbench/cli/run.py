@@ -11,16 +11,29 @@ from workbench.cli.progress import console
 
 @click.command(name="run")
 @click.argument("experiment", default="quickstart")
-@click.option("--preset", default="quickstart", show_default=True,
-              help="Preset used to create EXPERIMENT when the workspace lacks it.")
-@click.option("--out", "out_dir", default="out", show_default=True,
-              type=click.Path(file_okay=False), help="Folder for the exported blend.")
-@click.option("--data-dir", default=None, type=click.Path(file_okay=False),
-              help="Benchmarks for decontamination: NAME/test.jsonl under this folder "
-                   "(default $FLAMES_DATA_DIR).")
+@click.option(
+    "--preset",
+    default="quickstart",
+    show_default=True,
+    help="Preset used to create EXPERIMENT when the workspace lacks it.",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    default="out",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Folder for the exported blend.",
+)
+@click.option(
+    "--data-dir",
+    default=None,
+    type=click.Path(file_okay=False),
+    help="Benchmarks for decontamination: NAME/test.jsonl under this folder "
+    "(default $FLAMES_DATA_DIR).",
+)
 @db_option
-def command(experiment: str, preset: str, out_dir: str, data_dir: str | None,
-            db_path: str) -> None:
+def command(experiment: str, preset: str, out_dir: str, data_dir: str | None, db_path: str) -> None:
     """Generate, dedup, decontaminate, solve, select and blend EXPERIMENT.
 
     Without arguments: the quickstart preset (embedded SmolLM2-135M, CHAMP seeds, a
@@ -31,6 +44,7 @@ def command(experiment: str, preset: str, out_dir: str, data_dir: str | None,
     for note in notes:
         click.echo(note)
     with console.status("starting") as status:
+
         def show(event: StageEvent) -> None:
             if event.summary is not None:
                 console.print(f"[bold]{event.stage}[/]: {event.summary}")
@@ -40,5 +54,7 @@ def command(experiment: str, preset: str, out_dir: str, data_dir: str | None,
                 status.update(f"{event.stage} ...")
 
         run_experiment(db, experiment, out_dir=out_dir, data_dir=data_dir, on_event=show)
-    click.echo(f"done. Inspect it with: flames tui --db {db_path}   "
-               f"(or flames experiment show {experiment})")
+    click.echo(
+        f"done. Inspect it with: flames tui --db {db_path}   "
+        f"(or flames experiment show {experiment})"
+    )
