@@ -63,7 +63,7 @@ class FieldMap:
         return frozenset(n for n in (self.question, self.context, self.answer, self.solution) if n)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class MappedSeed:
     question: str
     answer: str | None

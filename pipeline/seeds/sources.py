@@ -14,6 +14,8 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from pipeline.errors import InputError
 
 Record = Mapping[str, Any]
@@ -73,32 +75,10 @@ def _read_jsonl(path: Path) -> Iterator[tuple[int, Record]]:
         for number, raw in enumerate(handle, start=1):
             if not raw.strip():
                 continue
-            if b"\x00" in raw:
-                raise InputError(
-                    "binary data (NUL bytes), not UTF-8 text; seed files must be UTF-8 JSON Lines",
-                    path=str(path),
-                    line=number,
-                )
             try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                raise InputError(
-                    f"not UTF-8 text at byte {exc.start} (binary data?); "
-                    "seed files must be UTF-8 JSON Lines",
-                    path=str(path),
-                    line=number,
-                ) from None
-            try:
-                record = json.loads(text)
-            except json.JSONDecodeError as exc:
-                hint = (
-                    "the line ends early: truncated file?"
-                    if exc.pos >= len(text.rstrip())
-                    else f"column {exc.colno}: {exc.msg}"
-                )
-                raise InputError(
-                    f"not valid JSON ({hint}): {_excerpt(raw)!r}", path=str(path), line=number
-                ) from None
+                record = orjson.loads(raw)  # ~3x the stdlib on big seed files
+            except orjson.JSONDecodeError:
+                record = _parse_slowly(raw, path, number)
             if not isinstance(record, dict):
                 raise InputError(
                     f"expected a JSON object per line, got {type(record).__name__}",
@@ -109,6 +89,36 @@ def _read_jsonl(path: Path) -> Iterator[tuple[int, Record]]:
             yield number, record
     if rows == 0:
         raise InputError("has no JSON lines: nothing to import", path=str(path))
+
+
+def _parse_slowly(raw: bytes, path: Path, number: int) -> Any:
+    """The stdlib parser for what orjson refuses (NaN, ...), or the precise error."""
+    if b"\x00" in raw:
+        raise InputError(
+            "binary data (NUL bytes), not UTF-8 text; seed files must be UTF-8 JSON Lines",
+            path=str(path),
+            line=number,
+        )
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"not UTF-8 text at byte {exc.start} (binary data?); "
+            "seed files must be UTF-8 JSON Lines",
+            path=str(path),
+            line=number,
+        ) from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        hint = (
+            "the line ends early: truncated file?"
+            if exc.pos >= len(text.rstrip())
+            else f"column {exc.colno}: {exc.msg}"
+        )
+        raise InputError(
+            f"not valid JSON ({hint}): {_excerpt(raw)!r}", path=str(path), line=number
+        ) from None
 
 
 def _read_json(path: Path) -> Iterator[tuple[int, Record]]:
