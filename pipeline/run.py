@@ -15,6 +15,7 @@ from sqlite_utils import Database
 from pipeline.config import ExperimentConfig
 from pipeline.errors import ConfigError, FlamesError
 from pipeline.experiments import create_experiment, experiment_id, list_experiments, load_experiment
+from pipeline.llm.backend import Backend
 from pipeline.selection import make_selection
 from pipeline.thresholds import Selection
 
@@ -49,32 +50,46 @@ def run_experiment(
     out_dir: str | Path = "out",
     data_dir: str | Path | None = None,
     on_event: EventCallback | None = None,
+    backend: Backend | None = None,
 ) -> list[str]:
     """Run every stage of experiment `name`; returns one summary line per stage."""
-    config = load_experiment(db, name)
-    emit = on_event or (lambda event: None)
+    run = _Run(
+        db,
+        load_experiment(db, name),
+        on_event or (lambda event: None),
+        Path(out_dir),
+        data_dir,
+        backend,
+    )
     lines: list[str] = []
     for stage in STAGES:
-        emit(StageEvent(stage))
-        summary = _STAGE_FUNCTIONS[stage](db, config, emit, Path(out_dir), data_dir)
-        emit(StageEvent(stage, summary=summary))
+        run.emit(StageEvent(stage))
+        summary = _STAGE_FUNCTIONS[stage](run)
+        run.emit(StageEvent(stage, summary=summary))
         lines.append(f"{stage}: {summary}")
     return lines
 
 
-def _generate(
-    db: Database,
-    config: ExperimentConfig,
-    emit: EventCallback,
-    out: Path,
-    data_dir: str | Path | None,
-) -> str:
+@dataclass(frozen=True)
+class _Run:
+    """What every stage of one run needs."""
+
+    db: Database
+    config: ExperimentConfig
+    emit: EventCallback
+    out: Path
+    data_dir: str | Path | None
+    backend: Backend | None  # one model for every role (tests); None: the configured ones
+
+
+def _generate(run: _Run) -> str:
     from pipeline.strategies.generation import generate
 
     reports = generate(
-        db,
-        config.name,
-        on_progress=lambda e: emit(StageEvent("generate", e.slots_done, e.slots_total)),
+        run.db,
+        run.config.name,
+        backend=run.backend,
+        on_progress=lambda e: run.emit(StageEvent("generate", e.slots_done, e.slots_total)),
     )
     produced = sum(r.produced for r in reports)
     rejected = sum(r.rejected_total for r in reports)
@@ -85,21 +100,15 @@ def _generate(
     )
 
 
-def _dedup(
-    db: Database,
-    config: ExperimentConfig,
-    emit: EventCallback,
-    out: Path,
-    data_dir: str | Path | None,
-) -> str:
+def _dedup(run: _Run) -> str:
     from pipeline.dedup.experiment import dedup_experiment
 
-    threshold = min(config.filter.near_dup_max, 0.9)
+    threshold = min(run.config.filter.near_dup_max, 0.9)
     summary = dedup_experiment(
-        db,
-        config.name,
+        run.db,
+        run.config.name,
         threshold,
-        progress=lambda step, d, t: emit(StageEvent(f"dedup ({step})", d, t)),
+        progress=lambda step, d, t: run.emit(StageEvent(f"dedup ({step})", d, t)),
     )
     return (
         f"{summary.items} problems, {summary.exact_dups} exact duplicates, "
@@ -107,50 +116,41 @@ def _dedup(
     )
 
 
-def _decontaminate(
-    db: Database,
-    config: ExperimentConfig,
-    emit: EventCallback,
-    out: Path,
-    data_dir: str | Path | None,
-) -> str:
+def _decontaminate(run: _Run) -> str:
     from pipeline.decontam.benchmark import load_benchmarks
     from pipeline.decontam.contamination import decontaminate_experiment
     from pipeline.decontam.index import NgramIndex
 
-    specs = list(config.filter.decontam_against)
+    specs = list(run.config.filter.decontam_against)
     if not specs:
         return "skipped (filter.decontam_against is empty)"
     try:
-        items = load_benchmarks(specs, data_dir)
+        items = load_benchmarks(specs, run.data_dir)
     except FlamesError as exc:
         return f"skipped: {exc} (benchmark files are read from --data-dir or $FLAMES_DATA_DIR)"
-    index = NgramIndex(items, n=config.filter.ngram)
+    index = NgramIndex(items, n=run.config.filter.ngram)
     summary = decontaminate_experiment(
-        db,
-        config.name,
+        run.db,
+        run.config.name,
         index,
-        config.filter.decontam_max,
+        run.config.filter.decontam_max,
         specs,
-        progress=lambda d, t: emit(StageEvent("decontaminate", d, t)),
+        progress=lambda d, t: run.emit(StageEvent("decontaminate", d, t)),
     )
     return (
         f"{summary.contaminated} of {summary.problems} problems overlap "
-        f"{', '.join(specs)} at >= {config.filter.decontam_max:g}"
+        f"{', '.join(specs)} at >= {run.config.filter.decontam_max:g}"
     )
 
 
-def _solve(
-    db: Database,
-    config: ExperimentConfig,
-    emit: EventCallback,
-    out: Path,
-    data_dir: str | Path | None,
-) -> str:
+def _solve(run: _Run) -> str:
     from pipeline.solving import solve
 
     report = solve(
-        db, config.name, on_progress=lambda stage, p: emit(StageEvent("solve", p.done, p.total))
+        run.db,
+        run.config.name,
+        backend=run.backend,
+        on_progress=lambda stage, p: run.emit(StageEvent("solve", p.done, p.total)),
     )
     scores = report.scores
     verdicts = (
@@ -165,64 +165,52 @@ def _solve(
     )
 
 
-def _select(
-    db: Database,
-    config: ExperimentConfig,
-    emit: EventCallback,
-    out: Path,
-    data_dir: str | Path | None,
-) -> str:
+def _select(run: _Run) -> str:
     from pipeline.selection import kept_dropped
 
     parts = []
     for policy in dict.fromkeys(
         [
-            config.filter.policy,
+            run.config.filter.policy,
             *(
                 str(arm.overrides.get("filter.policy"))
-                for arm in config.arms
+                for arm in run.config.arms
                 if "filter.policy" in arm.overrides
             ),
         ]
     ):
-        counts = kept_dropped(db, config.name, _selection(config, policy))
+        counts = kept_dropped(run.db, run.config.name, _selection(run.config, policy))
         kept = sum(c.kept for c in counts)
         total = sum(c.total for c in counts)
         parts.append(f"{policy} keeps {kept}/{total}")
     return "; ".join(parts)
 
 
-def _blend(
-    db: Database,
-    config: ExperimentConfig,
-    emit: EventCallback,
-    out: Path,
-    data_dir: str | Path | None,
-) -> str:
+def _blend(run: _Run) -> str:
     from pipeline.blend import export_blend
 
-    if not config.blend.ratios or config.blend.total <= 0:
+    if not run.config.blend.ratios or run.config.blend.total <= 0:
         return "skipped (no [blend] ratios and total)"
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / f"{config.name}-blend.jsonl"
+    run.out.mkdir(parents=True, exist_ok=True)
+    path = run.out / f"{run.config.name}-blend.jsonl"
     result = export_blend(
-        db,
-        experiment_id(db, config.name),
-        dict(config.blend.ratios),
-        config.blend.total,
-        _selection(config, config.filter.policy),
+        run.db,
+        experiment_id(run.db, run.config.name),
+        dict(run.config.blend.ratios),
+        run.config.blend.total,
+        _selection(run.config, run.config.filter.policy),
         path,
-        name=f"{config.name}-blend",
-        command=f"flames run {config.name}",
+        name=f"{run.config.name}-blend",
+        command=f"flames run {run.config.name}",
     )
     short = [f"{line.strategy} short by {line.short}" for line in result.plan if line.short]
-    return f"wrote {sum(result.written.values())} of {config.blend.total} examples to {path}" + (
-        f" ({'; '.join(short)})" if short else ""
+    return (
+        f"wrote {sum(result.written.values())} of {run.config.blend.total} examples to {path}"
+        + (f" ({'; '.join(short)})" if short else "")
     )
 
 
 def _selection(config: ExperimentConfig, policy: str) -> Selection:
-
     f = config.filter
     try:
         return make_selection(
