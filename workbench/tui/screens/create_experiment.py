@@ -23,11 +23,13 @@ class CreateExperimentScreen(ModalScreen[tuple[int, str] | None]):
 
         with Vertical(id="create-dialog"):
             yield Label("[b]New experiment[/]")
-            yield Field(placeholder="name (letters, digits, - and _)", id="name")
             names = preset_names()
+            # The quickstart first: it is what a new user can run on a CPU right away.
+            default = "quickstart" if "quickstart" in names else names[0]
+            yield Field(value=default, placeholder="name (letters, digits, - and _)", id="name")
             yield Select(
                 [(n, n) for n in names],
-                value=names[0],
+                value=default,
                 allow_blank=False,
                 compact=True,
                 id="preset",

@@ -110,7 +110,7 @@ class ExperimentsScreen(WorkbenchScreen):
         if not rows:
             self.query_one("#experiment-counts", Static).update(
                 "No experiments yet. Press n to create one from a preset (quickstart, "
-                "flames-paper), or run `flames experiment create`."
+                "flames-paper), or run `flames experiment new`."
             )
             self.query_one("#experiment-commands", Static).update("")
             return
