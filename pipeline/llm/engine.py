@@ -16,6 +16,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlite_utils import Database
 
@@ -135,27 +136,29 @@ class Engine:
         results: dict[str, Result],
         tracker: _Tracker,
     ) -> None:
-        write_outcomes(
-            self.db,
-            [
-                Outcome(
-                    row.key,
-                    row.model,
-                    row.params_json,
-                    row.sample_index,
-                    row.prompt,
-                    response=answer.text,
-                    finish_reason=answer.finish_reason,
-                    prompt_tokens=answer.prompt_tokens,
-                    completion_tokens=answer.completion_tokens,
-                    latency_s=answer.latency_s if answer.latency_s is not None else latency,
-                )
-            ],
+        self._write(
+            row,
+            response=answer.text,
+            finish_reason=answer.finish_reason,
+            prompt_tokens=answer.prompt_tokens,
+            completion_tokens=answer.completion_tokens,
+            latency_s=answer.latency_s if answer.latency_s is not None else latency,
         )
         results[row.key] = Result(
             row.key, "done", answer.text, None, False, answer.finish_reason, row.sample_index
         )
         tracker.finish(answer.completion_tokens or 0, failed=False)
+
+    def _write(self, row: NewRequest, **finished: Any) -> None:
+        """Record one finished try of `row` (a response or an error) in its own statement."""
+        write_outcomes(
+            self.db,
+            [
+                Outcome(
+                    row.key, row.model, row.params_json, row.sample_index, row.prompt, **finished
+                )
+            ],
+        )
 
     def _fail(
         self,
@@ -165,20 +168,7 @@ class Engine:
         results: dict[str, Result],
         tracker: _Tracker,
     ) -> None:
-        write_outcomes(
-            self.db,
-            [
-                Outcome(
-                    row.key,
-                    row.model,
-                    row.params_json,
-                    row.sample_index,
-                    row.prompt,
-                    error=error,
-                    latency_s=latency,
-                )
-            ],
-        )
+        self._write(row, error=error, latency_s=latency)
         results[row.key] = Result(row.key, "failed", None, error, False, None, row.sample_index)
         tracker.finish(0, failed=True)
 
