@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import click
 
-from pipeline.llm.engine import Progress
 from pipeline.solving import judge, solve
+from workbench.cli.engine_progress import EngineProgress
 from workbench.cli.options import db_option, open_workspace
-from workbench.cli.progress import progress_bar
 
 
 @click.command(name="solve")
@@ -38,12 +37,8 @@ def command(
     from the request cache; Ctrl-C keeps everything finished so far.
     """
     db = open_workspace(db_path)
-    with progress_bar("solving") as update:
-
-        def relay(stage: str, progress: Progress) -> None:
-            update(progress.done, progress.total)
-
-        report = solve(db, experiment, k=k, limit=limit, on_progress=relay)
+    with EngineProgress("solving") as bar:
+        report = solve(db, experiment, k=k, limit=limit, on_progress=lambda _, p: bar.update(p))
     click.echo(
         f"{report.problems} problems: {report.stored} new solutions, "
         f"{report.already} already stored, {report.failed} failed"
@@ -58,8 +53,8 @@ def command(
     if report.failed:
         click.echo("run the same command again to retry the failed requests")
     if with_judge:
-        with progress_bar("judging") as update:
-            judged = judge(db, experiment, on_progress=lambda stage, p: update(p.done, p.total))
+        with EngineProgress("judging") as bar:
+            judged = judge(db, experiment, on_progress=lambda _, p: bar.update(p))
         click.echo(
             f"judge: {judged.scored} problems newly scored "
             f"({judged.problems} problems in the experiment)"
