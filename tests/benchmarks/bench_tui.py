@@ -21,34 +21,11 @@ from pathlib import Path
 from typing import Any
 
 from storage.database import open_db
+from tests.tui import sample
 
-STRATEGIES = (
-    "suggester_editor",
-    "iqc",
-    "taxonomy_key_concepts",
-    "distraction_insertion",
-    "paraphrase",
-    "few_shot",
-)
-WORDS = (
-    "apples",
-    "train",
-    "speed",
-    "triangle",
-    "area",
-    "sum",
-    "integers",
-    "prime",
-    "ratio",
-    "marbles",
-    "box",
-    "minutes",
-    "circle",
-    "radius",
-    "probability",
-    "dice",
-    "coins",
-)
+# The TUI tests' vocabulary and strategies, plus one more strategy for a wider table.
+STRATEGIES = (*sample.STRATEGIES, "few_shot")
+WORDS = sample.WORDS
 BATCH = 50_000
 
 
@@ -62,19 +39,11 @@ def build(path: Path, n: int) -> float:
         "INSERT INTO experiments (id, name, config_toml, config_json) VALUES (1, 'bench', '', '{}')"
     )
     # Full-text index built once at the end, not row by row through the triggers.
-    triggers = [
-        r[0]
-        for r in conn.execute(
-            "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'problems'"
-        )
-    ]
-    names = [
-        r[0]
-        for r in conn.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'problems'"
-        )
-    ]
-    for name in names:
+    found = conn.execute(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'problems'"
+    ).fetchall()
+    triggers = [sql for _, sql in found]
+    for name, _ in found:
         conn.execute(f"DROP TRIGGER {name}")
     rng = random.Random(1)
 
