@@ -42,7 +42,8 @@ bench: install
 lint: install
 	$(VENV)/bin/ruff check storage pipeline workbench tests
 	$(VENV)/bin/ruff format --check storage pipeline workbench tests
-	$(VENV)/bin/mypy storage pipeline
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy storage pipeline workbench
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

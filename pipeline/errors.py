@@ -37,7 +37,3 @@ class InputError(FlamesError):
 
 class ConfigError(FlamesError):
     """A configuration file or value that does not validate."""
-
-
-class NotBuiltError(FlamesError):
-    """A command or feature that exists in the design but is not built yet."""

@@ -16,6 +16,15 @@ def experiment_row(db: Database, name: str) -> dict[str, Any] | None:
     return dict(zip([c[0] for c in cursor.description], row, strict=True))
 
 
+def experiment_row_by_id(db: Database, experiment_id: int) -> dict[str, Any] | None:
+    """The experiments row with this id, or None."""
+    cursor = db.execute("SELECT * FROM experiments WHERE id = ?", [experiment_id])
+    row = cursor.fetchone()
+    if row is None:
+        return None
+    return dict(zip([c[0] for c in cursor.description], row, strict=True))
+
+
 def experiment_names(db: Database) -> list[str]:
     return [row[0] for row in db.execute("SELECT name FROM experiments ORDER BY id").fetchall()]
 

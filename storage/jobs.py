@@ -1,6 +1,6 @@
 """Rows of the `jobs` and `job_events` tables: background processes and what they report.
 
-Only SQL lives here; launching and signalling processes is `pipeline.jobs`.
+Only SQL lives here; launching and signalling processes is `pipeline.jobs.supervisor`.
 """
 
 from __future__ import annotations

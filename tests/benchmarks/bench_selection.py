@@ -13,7 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from pipeline.selection import LiveCounts, kept_dropped, make_selection
+from pipeline.selection.counts import LiveCounts, kept_dropped, make_selection
 from storage.database import open_db
 
 ROWS = int(os.environ.get("FLAMES_BENCH_SELECTION_ROWS", "200000"))

@@ -15,7 +15,8 @@ import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from pipeline.experiments import create_experiment
+from pipeline.experiments.store import create_experiment
+from pipeline.generation.generate import generate
 from pipeline.llm.backend import Completion
 from pipeline.llm.engine import Engine
 from pipeline.llm.request import Request
@@ -23,7 +24,6 @@ from pipeline.llm.spec import SamplingParams
 from pipeline.seeds import import_seeds
 from pipeline.strategies import get_strategy
 from pipeline.strategies.definition import Stage
-from pipeline.strategies.generation import generate
 from pipeline.strategies.parsing import parse_reply
 from storage.database import open_db
 

@@ -140,8 +140,13 @@ async def drive(path: Path, pages: int) -> dict[str, float]:
 
 def filter_queries(path: Path) -> dict[str, float]:
     """What one threshold change on the Filters screen costs: snapshot vs plain SQL."""
-    from pipeline.signal_index import load_index
-    from pipeline.thresholds import Selection, examples_near, score_histogram, strategy_counts
+    from pipeline.selection.index import load_index
+    from pipeline.selection.thresholds import (
+        Selection,
+        examples_near,
+        score_histogram,
+        strategy_counts,
+    )
 
     db = open_db(path)
     out: dict[str, float] = {}

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.generation.generate import generate
 from pipeline.llm.backend import Backend, load_backend
 from pipeline.llm.spec import EMBEDDED_MODEL, ModelSpec
 from pipeline.strategies import STRATEGIES, STRATEGY_NAMES
-from pipeline.strategies.generation import generate
 from tests.unit.strategy_doubles import workspace
 
 pytestmark = pytest.mark.model

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from textual.widgets import DataTable
 
-from pipeline.thresholds import Selection, strategy_counts
+from pipeline.selection.thresholds import Selection, strategy_counts
 from storage.database import open_db
 from storage.settings import get_setting
 from tests.tui.helpers import settle, text_of
@@ -67,7 +67,7 @@ async def test_blend_preset_shortfalls_and_export(sample_db: Path, tmp_path: Pat
 
 
 async def test_jobs_screen_shows_progress_log_and_cancels(sample_db: Path) -> None:
-    from pipeline.jobs import launch_job
+    from pipeline.jobs.supervisor import launch_job
 
     db = open_db(sample_db)
     done = launch_job(
@@ -135,7 +135,7 @@ async def test_create_experiment_and_edit_strategies(sample_db: Path) -> None:
         before = cells(app, "#strategy-list")[0][1]
         await pilot.press("space")
         await settle(pilot, lambda: cells(app, "#strategy-list")[0][1] != before)
-        from pipeline.experiments import load_experiment
+        from pipeline.experiments.store import load_experiment
 
         enabled = load_experiment(db, "qs").strategies["few_shot"].enabled
         assert enabled == ("on" in cells(app, "#strategy-list")[0][1])

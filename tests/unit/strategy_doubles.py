@@ -12,7 +12,7 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from pipeline.experiments import create_experiment
+from pipeline.experiments.store import create_experiment
 from pipeline.llm.backend import Completion
 from pipeline.llm.request import Request
 from pipeline.seeds import import_seeds

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import blend
+from pipeline.datasets import blend
 from pipeline.errors import ConfigError
-from pipeline.thresholds import Selection, strategy_counts
+from pipeline.selection.thresholds import Selection, strategy_counts
 from tests.tui.sample import build_workspace
 
 

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.browse import (
+from pipeline.dedup.diff import word_diff
+from pipeline.errors import ConfigError
+from pipeline.problems.browse import (
     ProblemQuery,
     count_problems,
     fetch_page,
     fts_expression,
     load_detail,
-    word_diff,
 )
-from pipeline.errors import ConfigError
 from tests.tui.sample import build_workspace
 
 

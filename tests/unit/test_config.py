@@ -16,7 +16,7 @@ from pipeline.config import (
     preset_text,
 )
 from pipeline.errors import ConfigError
-from pipeline.experiments import (
+from pipeline.experiments.store import (
     create_experiment,
     export_experiment,
     load_experiment,

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from pipeline.decontam.benchmark import BenchItem, load_benchmark, load_benchmarks
+from pipeline.benchmarks.loading import BenchItem, load_benchmark, load_benchmarks
 from pipeline.decontam.contamination import decontaminate_file
 from pipeline.decontam.index import NgramIndex
 from pipeline.errors import ConfigError, InputError

@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 from sqlite_utils import Database
 
-from pipeline.decontam.benchmark import BenchItem
+from pipeline.benchmarks.loading import BenchItem
 from pipeline.decontam.contamination import decontaminate_experiment
 from pipeline.decontam.index import NgramIndex
 from pipeline.dedup.experiment import dedup_experiment
-from pipeline.errors import ConfigError, InputError
+from pipeline.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
 EGGS = "Janet's ducks lay 16 eggs per day. She eats three for breakfast and sells the rest for $2."
@@ -100,7 +100,7 @@ def test_dedup_prefers_a_scores_column_for_representatives(db: Database) -> None
     assert s[ids[0]]["cluster_id"] == ids[1] and s[ids[0]]["dup_of_id"] == ids[1]
     with pytest.raises(ConfigError, match="not a numeric scores column"):
         dedup_experiment(db, "exp", 0.9, prefer="text; DROP TABLE scores")
-    with pytest.raises(InputError, match="no experiment named 'nope'"):
+    with pytest.raises(ConfigError, match="no experiment called 'nope'"):
         dedup_experiment(db, "nope", 0.9)
 
 

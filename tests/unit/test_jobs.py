@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import jobs
+from pipeline.jobs import supervisor as jobs
 from storage import jobs as job_rows
 from storage.database import open_db
 
@@ -57,7 +57,7 @@ def test_failing_command_is_failed_with_its_exit_code(db_path: Path) -> None:
 
 
 def test_progress_is_written_by_the_job_itself(db_path: Path) -> None:
-    code = "from pipeline.jobs import report_progress; report_progress(5, 10, 'half')"
+    code = "from pipeline.jobs.supervisor import report_progress; report_progress(5, 10, 'half')"
     db = open_db(db_path)
     job_id = jobs.launch_job(db, db_path, python_command(code), kind="test")
     wait_for(db_path, job_id, ("done",))
@@ -94,7 +94,7 @@ def test_job_survives_the_launcher_exiting(db_path: Path, tmp_path: Path) -> Non
     marker = tmp_path / "marker.txt"
     command = python_command(f"import time; time.sleep(1); open({str(marker)!r}, 'w').write('ok')")
     launcher = (
-        f"from storage.database import open_db; from pipeline.jobs import launch_job; "
+        f"from storage.database import open_db; from pipeline.jobs.supervisor import launch_job; "
         f"print(launch_job(open_db({str(db_path)!r}), {str(db_path)!r}, {command!r}, "
         f"kind='test'))"
     )

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from sqlite_utils import Database
 
+from pipeline.flow.run import STAGES, StageEvent, ensure_experiment, run_experiment
 from pipeline.llm.request import Request
-from pipeline.run import STAGES, StageEvent, ensure_experiment, run_experiment
 from tests.unit.strategy_doubles import ScriptedBackend
 
 SECTIONS = ("suggestions", "concepts", "answer", "question", "result", "distractors")

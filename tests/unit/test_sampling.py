@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.errors import ConfigError
-from pipeline.sampling import Seed, allocate, load_pools, pick_examples, sample_draws
+from pipeline.seeds.sampling import Seed, allocate, load_pools, pick_examples, sample_draws
 from storage.database import open_db
 
 

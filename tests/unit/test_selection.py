@@ -9,7 +9,7 @@ import pytest
 from sqlite_utils import Database
 
 from pipeline.errors import ConfigError, FlamesError
-from pipeline.selection import LiveCounts, kept_dropped, make_selection, resolve_policy
+from pipeline.selection.counts import LiveCounts, kept_dropped, make_selection, resolve_policy
 from storage.database import open_db
 from workbench.cli.main import main
 
@@ -113,7 +113,7 @@ def test_policy_names_and_bad_values() -> None:
 
 
 def test_unknown_experiment(db: Database) -> None:
-    with pytest.raises(FlamesError, match="experiment 'nope' not found .known: exp"):
+    with pytest.raises(FlamesError, match="no experiment called 'nope' .experiments: exp"):
         kept_dropped(db, "nope", make_selection("first"))
 
 
@@ -143,7 +143,7 @@ def test_cli_filter_reports_and_deletes_nothing(
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["filter", "nope", "--policy", "first"], "experiment 'nope' not found"),
+        (["filter", "nope", "--policy", "first"], "no experiment called 'nope'"),
         (["filter", "exp", "--policy", "best"], "selection policy 'best' is unknown"),
     ],
 )

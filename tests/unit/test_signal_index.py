@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.signal_index import load_index
-from pipeline.thresholds import POLICIES, Selection, score_histogram, strategy_counts
+from pipeline.selection.index import load_index
+from pipeline.selection.thresholds import POLICIES, Selection, score_histogram, strategy_counts
 from tests.tui.sample import build_workspace
 
 

@@ -15,8 +15,9 @@ from pipeline.errors import FlamesError
 from pipeline.llm.backend import Completion
 from pipeline.llm.engine import Engine
 from pipeline.llm.request import Request
-from pipeline.prompts import parse_judge_score, render_judge_prompt, render_solver_prompt
-from pipeline.signals import judge_experiment, score_experiment, store_judge_scores
+from pipeline.solving.judge import judge_experiment, store_judge_scores
+from pipeline.solving.prompts import parse_judge_score, render_judge_prompt, render_solver_prompt
+from pipeline.solving.scores import score_experiment
 from storage.database import open_db
 
 
@@ -167,7 +168,7 @@ def test_many_problems_in_chunks(db: Database, verifier: Verifier) -> None:
 
 
 def test_unknown_experiment(db: Database) -> None:
-    with pytest.raises(FlamesError, match="experiment 'missing' not found"):
+    with pytest.raises(FlamesError, match="no experiment called 'missing'"):
         score_experiment(db, "missing")
 
 

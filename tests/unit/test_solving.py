@@ -6,10 +6,11 @@ from collections.abc import Iterator, Sequence
 
 from sqlite_utils import Database
 
-from pipeline.experiments import create_experiment
+from pipeline.experiments.store import create_experiment
 from pipeline.llm.backend import Completion
 from pipeline.llm.request import Request
-from pipeline.solving import judge, solve
+from pipeline.solving.judge import judge
+from pipeline.solving.teacher import solve
 from storage.templates import add_template_version
 
 
@@ -93,7 +94,7 @@ def test_solve_resumes_without_resending(db: Database) -> None:
 
 def test_edited_solver_template_is_used(db: Database) -> None:
     _experiment_with_problems(db, 1)
-    from pipeline.solving import solver_template
+    from pipeline.solving.teacher import solver_template
 
     body, version = solver_template(db)
     add_template_version(db, "solver", "solve", "Custom solver. " + body, note="edit")

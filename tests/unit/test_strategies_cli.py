@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.strategies.generation import generate
+from pipeline.generation.generate import generate
 from tests.unit.strategy_doubles import ScriptedBackend, workspace
 from tests.unit.test_strategies_runner import good_reply
 from workbench.cli.main import main

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pipeline.generation.generate import generate
 from pipeline.llm.backend import Completion
 from pipeline.llm.request import Request
-from pipeline.strategies.generation import generate
 from tests.unit.strategy_doubles import ScriptedBackend, workspace
 from tests.unit.test_strategies_runner import good_reply, rows, seed_in
 

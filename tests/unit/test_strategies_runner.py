@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
+from pipeline.generation.generate import generate
 from pipeline.llm.request import Request
 from pipeline.strategies import STRATEGIES, STRATEGY_NAMES
-from pipeline.strategies.generation import generate
 from tests.unit.strategy_doubles import SEEDS, ScriptedBackend, workspace
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pipeline.errors import ConfigError
-from pipeline.template_preview import render_preview
+from pipeline.generation.preview import render_preview
 from storage.database import open_db
 from tests.tui.sample import build_workspace
 

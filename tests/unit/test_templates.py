@@ -8,6 +8,7 @@ import pytest
 from sqlite_utils import Database
 
 from pipeline.errors import InputError
+from pipeline.generation.preview import preview_prompt
 from pipeline.strategies import get_strategy
 from pipeline.strategies.prompts import (
     current_templates,
@@ -15,7 +16,6 @@ from pipeline.strategies.prompts import (
     ensure_defaults,
     export_templates,
     import_templates,
-    preview_prompt,
     set_template,
 )
 from pipeline.strategies.template import check_template, render

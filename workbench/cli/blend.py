@@ -6,7 +6,8 @@ from typing import Any
 
 import click
 
-from pipeline import blend as blends
+from pipeline.datasets import blend as blends
+from pipeline.experiments.lookup import resolve_experiment
 from storage.database import open_db
 from workbench.cli.options import db_option
 from workbench.cli.selection_options import (
@@ -48,7 +49,7 @@ def command(
 ) -> None:
     """Blend strategies into a training set."""
     db = open_db(db_path)
-    experiment_id = blends.experiment_id_for(db, experiment)
+    experiment_id = resolve_experiment(db, experiment)
     shares = dict(blends.FLAMES_PRESET) if preset else {}
     shares.update(parse_ratios(ratios))
     if not shares:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from pipeline.decontam.benchmark import DATA_DIR_ENV, load_benchmarks
+from pipeline.benchmarks.loading import DATA_DIR_ENV, load_benchmarks
 from pipeline.decontam.contamination import (
     DecontamSummary,
     decontaminate_experiment,

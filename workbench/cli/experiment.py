@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from pipeline import experiments
 from pipeline.config import preset_names
+from pipeline.experiments import store as experiments
 from workbench.cli.options import db_option, open_workspace
 
 

@@ -7,8 +7,9 @@ from typing import Any
 
 import click
 
-from pipeline import blend as blends
-from pipeline.thresholds import Selection, strategy_counts
+from pipeline.datasets import blend as blends
+from pipeline.experiments.lookup import resolve_experiment
+from pipeline.selection.thresholds import Selection, strategy_counts
 from storage.database import open_db
 from workbench.cli.options import db_option
 from workbench.cli.selection_options import reproduce_command, selection_from, selection_options
@@ -33,7 +34,7 @@ def sft(
 ) -> None:
     """Problem + chosen solution pairs for SFT, with a dataset card next to the file."""
     db = open_db(db_path)
-    experiment_id = blends.experiment_id_for(db, experiment)
+    experiment_id = resolve_experiment(db, experiment)
     selection = selection_from(options)
     if blend_name:
         row = db.execute(

@@ -6,8 +6,8 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from pipeline.selection import kept_dropped, make_selection
-from pipeline.signals import score_experiment
+from pipeline.selection.counts import kept_dropped, make_selection
+from pipeline.solving.scores import score_experiment
 from storage.database import open_db
 from workbench.cli.options import db_option
 from workbench.cli.progress import progress_bar

@@ -13,7 +13,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from pipeline.strategies.generation import GenerationProgress, StrategyReport, generate
+from pipeline.generation.generate import GenerationProgress, StrategyReport, generate
 from workbench.cli.options import db_option, open_workspace
 
 console = Console(stderr=True)

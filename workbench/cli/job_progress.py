@@ -1,7 +1,7 @@
 """Inside a background job: mirror the CLI's rich progress bars into the job's row.
 
 A job runs `flames ...` with $FLAMES_JOB_ID set. Its progress bars draw nothing useful into
-a log file, so this bridge forwards every bar update to `pipeline.jobs.report_progress`
+a log file, so this bridge forwards every bar update to `pipeline.jobs.supervisor.report_progress`
 (throttled) and prints a plain progress line to the log every few seconds. Commands need no
 change; one that reports progress itself simply makes this redundant.
 """
@@ -14,7 +14,7 @@ from typing import Any
 
 from rich.progress import Progress, TaskID
 
-from pipeline.jobs import report_progress
+from pipeline.jobs.supervisor import report_progress
 
 PRINT_EVERY_S = 5.0
 _last_print = 0.0

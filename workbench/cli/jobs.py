@@ -6,7 +6,7 @@ import time
 
 import click
 
-from pipeline import jobs as pipeline_jobs
+from pipeline.jobs import supervisor as pipeline_jobs
 from storage import jobs as job_rows
 from storage.database import open_db
 from workbench.cli.options import db_option

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import importlib
 import sys
-from typing import Any
 
 import click
 
@@ -40,19 +39,6 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
-def _not_built(name: str, help_text: str) -> click.Command:
-    @click.command(
-        name=name,
-        help=f"{help_text} (not built yet)",
-        context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
-    )
-    def stub(**_: Any) -> None:
-        click.echo(f"flames {name}: not built yet in this version.", err=True)
-        sys.exit(2)
-
-    return stub
-
-
 class LazyGroup(click.Group):
     """A click group whose subcommands are imported on first use."""
 
@@ -63,12 +49,7 @@ class LazyGroup(click.Group):
         if cmd_name not in COMMANDS:
             return None
         module_name, help_text = COMMANDS[cmd_name]
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name != module_name:
-                raise
-            return _not_built(cmd_name, help_text)
+        module = importlib.import_module(module_name)
         command: click.Command = module.command
         if command.help is None:
             command.help = help_text

@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -14,6 +15,8 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+
+from pipeline.progress import ProgressEvent, Reporter
 
 console = Console(stderr=True)
 
@@ -40,3 +43,34 @@ def progress_bar(
             )
 
         yield update
+
+
+@contextmanager
+def reporter_bar(description: str) -> Iterator[Reporter]:
+    """Yield a `Reporter` (pipeline.progress) drawn as one bar on stderr.
+
+    The bar shows the latest event's stage, done/total and detail; inside a background job
+    the same events also reach the job's row (see `pipeline.jobs`).
+    """
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[detail]}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+    ) as progress:
+        task = progress.add_task(description, total=None, detail="")
+
+        def report(event: ProgressEvent) -> None:
+            progress.update(
+                task,
+                description=event.stage or description,
+                completed=event.done,
+                total=event.total,
+                detail=escape(event.detail),
+            )
+
+        yield report

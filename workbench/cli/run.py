@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from pipeline.run import StageEvent, ensure_experiment, run_experiment
+from pipeline.flow.run import StageEvent, ensure_experiment, run_experiment
 from workbench.cli.options import db_option, open_workspace
 from workbench.cli.progress import console
 

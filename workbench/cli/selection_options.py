@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 
 import click
 
-from pipeline.thresholds import POLICIES, Selection
+from pipeline.selection.thresholds import POLICIES, Selection
 
 F = TypeVar("F", bound=Callable[..., Any])
 

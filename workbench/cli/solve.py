@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from pipeline.solving import judge, solve
+from pipeline.solving.judge import judge
+from pipeline.solving.teacher import solve
 from workbench.cli.engine_progress import EngineProgress
 from workbench.cli.options import db_option, open_workspace
 

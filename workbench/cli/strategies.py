@@ -7,13 +7,13 @@ from pathlib import Path
 
 import click
 
+from pipeline.generation.preview import preview_prompt
 from pipeline.strategies import STRATEGIES, get_strategy
 from pipeline.strategies.prompts import (
     current_templates,
     ensure_defaults,
     export_templates,
     import_templates,
-    preview_prompt,
     set_template,
 )
 from storage.templates import template_history

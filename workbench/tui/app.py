@@ -10,7 +10,7 @@ from textual.binding import Binding
 from textual.reactive import reactive
 from textual.screen import Screen
 
-from pipeline.thresholds import Selection
+from pipeline.selection.thresholds import Selection
 from storage.database import open_db
 from storage.settings import get_setting, set_setting
 from themes import DEFAULT_THEME, STYLESHEET

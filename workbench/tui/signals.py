@@ -12,7 +12,7 @@ import time
 
 from sqlite_utils import Database
 
-from pipeline.signal_index import SignalIndex, fingerprint, load_index
+from pipeline.selection.index import SignalIndex, fingerprint, load_index
 
 
 class SignalCache:

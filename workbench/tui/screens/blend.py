@@ -11,7 +11,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import DataTable, Footer, Input, Label, Select, Static
 
-from pipeline.blend import (
+from pipeline.datasets.blend import (
     FLAMES_PRESET,
     FORMATS,
     BlendLine,
@@ -20,8 +20,8 @@ from pipeline.blend import (
     plan_blend,
     warnings,
 )
-from pipeline.browse import list_strategies
-from pipeline.thresholds import Selection
+from pipeline.problems.browse import list_strategies
+from pipeline.selection.thresholds import Selection
 from workbench.tui.screens.base import WorkbenchScreen
 from workbench.tui.widgets.field import Field
 

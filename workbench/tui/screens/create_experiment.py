@@ -59,7 +59,7 @@ class CreateExperimentScreen(ModalScreen[tuple[int, str] | None]):
 
     @work(thread=True, exclusive=True, group="create-experiment", exit_on_error=False)
     def _create(self, name: str, preset: str) -> None:
-        from pipeline.experiments import create_experiment
+        from pipeline.experiments.store import create_experiment
 
         app = self.app
         try:

@@ -12,7 +12,7 @@ from textual.containers import Horizontal
 from textual.markup import escape
 from textual.widgets import DataTable, Footer, Input, Label, Select, Sparkline, Static
 
-from pipeline.thresholds import NEAR_DUP_COLUMN, POLICIES, Selection, examples_near
+from pipeline.selection.thresholds import NEAR_DUP_COLUMN, POLICIES, Selection, examples_near
 from workbench.tui.screens.base import WorkbenchScreen
 from workbench.tui.widgets.field import Field
 

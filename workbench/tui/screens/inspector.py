@@ -12,7 +12,8 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.markup import escape
 from textual.widgets import Footer, Input, Static
 
-from pipeline.browse import ProblemDetail, load_detail, word_diff
+from pipeline.dedup.diff import word_diff
+from pipeline.problems.browse import ProblemDetail, load_detail
 from storage.settings import set_mark
 from workbench.tui.screens.base import WorkbenchScreen
 from workbench.tui.widgets.field import Field

@@ -8,7 +8,7 @@ from textual.binding import Binding
 from textual.markup import escape
 from textual.widgets import DataTable, Footer, ProgressBar, Static
 
-from pipeline.jobs import cancel_job, read_log_tail, reap_stale, resume_job
+from pipeline.jobs.supervisor import cancel_job, read_log_tail, reap_stale, resume_job
 from storage.jobs import JobRow, get_job, list_jobs
 from workbench.tui.screens.base import WorkbenchScreen
 

@@ -7,8 +7,8 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Footer, Input, Label, Select, Static
 
-from pipeline.browse import SORTS, ProblemQuery
-from pipeline.thresholds import SCORE_COLUMNS
+from pipeline.problems.browse import SORTS, ProblemQuery
+from pipeline.selection.thresholds import SCORE_COLUMNS
 from workbench.tui.screens.base import WorkbenchScreen
 from workbench.tui.widgets.field import Field
 from workbench.tui.widgets.problem_table import ProblemTable
@@ -83,7 +83,7 @@ class ProblemsScreen(WorkbenchScreen):
         )
 
     def _strategies_worker(self) -> None:
-        from pipeline.browse import list_strategies
+        from pipeline.problems.browse import list_strategies
 
         with self.workspace.db() as db:
             names = list_strategies(db, self.flames.experiment_id)

@@ -69,7 +69,7 @@ class StrategiesScreen(WorkbenchScreen):
         config = None
         name = self.flames.experiment_name
         if name is not None:
-            from pipeline.experiments import load_experiment
+            from pipeline.experiments.store import load_experiment
 
             with self.workspace.db() as db:
                 config = load_experiment(db, name)
@@ -183,7 +183,7 @@ class StrategiesScreen(WorkbenchScreen):
 
     @work(thread=True, exclusive=True, group="strategy-save", exit_on_error=False)
     def _save_settings(self, name: str, settings: Any) -> None:
-        from pipeline.experiments import save_experiment
+        from pipeline.experiments.store import save_experiment
 
         config = replace(self.config, strategies={**self.config.strategies, name: settings})
         with self.workspace.db() as db:
@@ -219,7 +219,7 @@ class StrategiesScreen(WorkbenchScreen):
 
     @work(thread=True, exclusive=True, group="template-preview", exit_on_error=False)
     def _preview(self, name: str, body: str) -> None:
-        from pipeline.template_preview import render_preview
+        from pipeline.generation.preview import render_preview
 
         with self.workspace.db() as db:
             text = render_preview(db, name, body, self._settings(name).params, self._seed_offset)

@@ -21,7 +21,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from pipeline.browse import ProblemQuery, ProblemRow, count_problems, fetch_page
+from pipeline.problems.browse import ProblemQuery, ProblemRow, count_problems, fetch_page
 from workbench.tui.workspace import Workspace
 
 PAGE_SIZE = 200

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipeline.dedup.records import decode_line
 from pipeline.errors import ConfigError, InputError
+from pipeline.jsonl import decode_line
 
 DATA_DIR_ENV = "FLAMES_DATA_DIR"
 # Single text fields, in the order they are tried.

@@ -18,15 +18,15 @@ from sqlite_utils import Database
 
 from pipeline.config import ExperimentConfig
 from pipeline.errors import ConfigError
-from pipeline.experiments import experiment_id, load_experiment
+from pipeline.experiments.store import experiment_id, load_experiment
+from pipeline.generation.runner import run_slots
+from pipeline.generation.slots import plan_slots
+from pipeline.generation.store import store_outcomes, stored_slots
 from pipeline.llm.backend import Backend, load_backend
 from pipeline.llm.engine import Engine, Progress
-from pipeline.sampling import Seed, load_pools
+from pipeline.seeds.sampling import Seed, load_pools
 from pipeline.strategies import get_strategy
 from pipeline.strategies.prompts import current_templates
-from pipeline.strategies.runner import run_slots
-from pipeline.strategies.slots import plan_slots
-from pipeline.strategies.store import store_outcomes, stored_slots
 
 DEFAULT_CHUNK = 64
 

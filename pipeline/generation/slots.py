@@ -12,9 +12,9 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from pipeline.sampling import Seed, pick_examples, sample_draws
+from pipeline.generation.runner import Slot
+from pipeline.seeds.sampling import Seed, pick_examples, sample_draws
 from pipeline.strategies.definition import Strategy
-from pipeline.strategies.runner import Slot
 from pipeline.taxonomy import load_taxonomy, walk
 
 

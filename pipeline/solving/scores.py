@@ -2,28 +2,23 @@
 
 Nothing is decided here: answer groups, the majority and its share, agreement with the
 reference answer, judge scores and lengths are stored in `scores`, and selection policies
-are queries over them (`pipeline.thresholds`). Answers are grouped with the verifier, not
+are queries over them (`pipeline.selection.thresholds`). Answers are grouped with the verifier, not
 by string equality, so "1/2", "0.5" and "\\frac12" form one group.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlite_utils import Database
 
 from pipeline.answers.extraction import extract_answer, extract_reference
 from pipeline.answers.grouping import AnswerGroups, group_answers
 from pipeline.answers.verification import Verifier
-from pipeline.errors import FlamesError
-from pipeline.prompts.judge import JUDGE_TEMPLATE, parse_judge_score, render_judge_prompt
-
-if TYPE_CHECKING:
-    from pipeline.llm.engine import Engine
-    from pipeline.llm.spec import SamplingParams
+from pipeline.experiments.lookup import resolve_experiment
 
 CHUNK = 500
 
@@ -49,18 +44,6 @@ class ScoreSummary:
     negative: int = 0
     unverifiable: int = 0
     by_rule: dict[str, int] = field(default_factory=dict)
-
-
-def find_experiment(db: Database, experiment: str | int) -> int:
-    """The id of an experiment given by name or id; a clear error when there is none."""
-    row = db.execute("SELECT id FROM experiments WHERE name = ?", [str(experiment)]).fetchone()
-    if row is None and str(experiment).isdigit():
-        row = db.execute("SELECT id FROM experiments WHERE id = ?", [int(experiment)]).fetchone()
-    if row is None:
-        names = [r[0] for r in db.execute("SELECT name FROM experiments ORDER BY name LIMIT 10")]
-        hint = f" (known: {', '.join(names)})" if names else " (the workspace has none yet)"
-        raise FlamesError(f"experiment '{experiment}' not found{hint}")
-    return int(row[0])
 
 
 def _score_row(
@@ -145,7 +128,7 @@ def score_experiment(
     left alone). Each chunk of problems is written in one transaction, so an interrupted
     run keeps what it finished.
     """
-    experiment_id = find_experiment(db, experiment)
+    experiment_id = resolve_experiment(db, experiment)
     total = int(
         db.execute(
             "SELECT COUNT(*) FROM problems WHERE experiment_id = ? AND status = 'ok'",
@@ -221,62 +204,3 @@ def _write(
             "WHERE id = ?",
             label_rows,
         )
-
-
-def store_judge_scores(db: Database, scores: Mapping[int, float | None]) -> int:
-    """Write judge solvability scores (0..1, from `parse_judge_score`) into `scores.judge_score`."""
-    with db.atomic():
-        db.conn.executemany(
-            "INSERT INTO scores (problem_id, judge_score) VALUES (?, ?) ON CONFLICT(problem_id) "
-            "DO UPDATE SET judge_score = excluded.judge_score, "
-            "updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now')",
-            list(scores.items()),
-        )
-    return len(scores)
-
-
-def judge_experiment(
-    db: Database,
-    experiment: str | int,
-    engine: Engine,
-    *,
-    params: SamplingParams | None = None,
-    template: str = JUDGE_TEMPLATE,
-    rejudge: bool = False,
-    chunk: int = 256,
-    progress: Callable[[int, int], None] | None = None,
-) -> int:
-    """Ask the judge model how solvable each problem is; store `scores.judge_score` (0..1).
-
-    Goes through the resumable engine, so a rerun re-sends only unanswered prompts. A reply
-    without a score stores NULL (such a problem fails any `judge_min`). Returns how many
-    problems got a score.
-    """
-    from pipeline.llm.request import Request
-    from pipeline.llm.spec import SamplingParams
-
-    experiment_id = find_experiment(db, experiment)
-    sampling = params or SamplingParams(temperature=0.0, max_new_tokens=64)
-    missing = "" if rejudge else "AND (s.problem_id IS NULL OR s.judge_score IS NULL)"
-    rows = db.execute(
-        "SELECT p.id, p.text FROM problems p LEFT JOIN scores s ON s.problem_id = p.id "
-        f"WHERE p.experiment_id = ? AND p.status = 'ok' {missing} ORDER BY p.id",
-        [experiment_id],
-    ).fetchall()
-    scored = 0
-    for start in range(0, len(rows), chunk):
-        batch = rows[start : start + chunk]
-        requests = [
-            Request(messages=(("user", render_judge_prompt(text, template)),), params=sampling)
-            for _, text in batch
-        ]
-        results = engine.run(requests)
-        scores = {
-            int(pid): parse_judge_score(result.text if result.status == "done" else None)
-            for (pid, _), result in zip(batch, results, strict=True)
-        }
-        store_judge_scores(db, scores)
-        scored += sum(1 for value in scores.values() if value is not None)
-        if progress is not None:
-            progress(min(start + chunk, len(rows)), len(rows))
-    return scored

@@ -6,8 +6,8 @@ Templates are Python constants so they ship with the package; users edit copies 
 
 from __future__ import annotations
 
-from pipeline.prompts.judge import JUDGE_TEMPLATE, parse_judge_score, render_judge_prompt
-from pipeline.prompts.solver import SOLVER_TEMPLATE, render_solver_prompt
+from pipeline.solving.prompts.judge import JUDGE_TEMPLATE, parse_judge_score, render_judge_prompt
+from pipeline.solving.prompts.solver import SOLVER_TEMPLATE, render_solver_prompt
 
 __all__ = [
     "JUDGE_TEMPLATE",

@@ -3,7 +3,7 @@
 Both go through the request engine, so a killed run resumes without re-sending
 finished requests, and both read their prompt from the editable, versioned `templates`
 table (`solver`/`solve` and `judge`/`judge`), seeded from the packaged defaults.
-Solutions are stored raw; answers, verdicts and signals come from `pipeline.signals`.
+Solutions are stored raw; answers, verdicts and signals come from `pipeline.solving.scores`.
 """
 
 from __future__ import annotations
@@ -16,20 +16,18 @@ from sqlite_utils import Database
 
 from pipeline.answers.extraction import extract_answer
 from pipeline.errors import ConfigError
-from pipeline.experiments import experiment_id, load_experiment
+from pipeline.experiments.store import experiment_id, load_experiment
 from pipeline.llm.backend import Backend, load_backend
 from pipeline.llm.engine import Engine, Progress
 from pipeline.llm.request import Request
 from pipeline.llm.spec import ModelSpec
-from pipeline.prompts.judge import JUDGE_TEMPLATE
-from pipeline.prompts.solver import SOLVER_TEMPLATE, render_solver_prompt
-from pipeline.signals import ScoreSummary, judge_experiment, score_experiment
+from pipeline.solving.prompts.solver import SOLVER_TEMPLATE, render_solver_prompt
+from pipeline.solving.scores import ScoreSummary, score_experiment
 from storage.database import transaction
 from storage.templates import latest_template, seed_default_template
 
 CHUNK = 256
 SOLVER = ("solver", "solve")
-JUDGE = ("judge", "judge")
 
 
 @dataclass
@@ -44,24 +42,12 @@ class SolveReport:
     scores: ScoreSummary | None = None
 
 
-@dataclass
-class JudgeReport:
-    """Problems of the experiment, and how many now carry a judge score."""
-
-    problems: int = 0
-    scored: int = 0
-
-
 ProgressCallback = Callable[[str, Progress], None]
 
 
 def solver_template(db: Database) -> tuple[str, int]:
     """The current solver prompt body and its version (the packaged default on first use)."""
     return _template(db, SOLVER, SOLVER_TEMPLATE)
-
-
-def judge_template(db: Database) -> tuple[str, int]:
-    return _template(db, JUDGE, JUDGE_TEMPLATE)
 
 
 def _template(db: Database, key: tuple[str, str], default: str) -> tuple[str, int]:
@@ -147,33 +133,6 @@ def solve(
     if score:
         report.scores = score_experiment(db, experiment)
     return report
-
-
-def judge(
-    db: Database,
-    experiment: str,
-    *,
-    rejudge: bool = False,
-    backend: Backend | None = None,
-    on_progress: ProgressCallback | None = None,
-) -> JudgeReport:
-    """Ask the configured judge model how well-posed each kept problem is (0..1 in `scores`).
-
-    Uses the stored (editable) judge template; problems already judged are skipped
-    unless `rejudge`.
-    """
-    config = load_experiment(db, experiment)
-    body, _ = judge_template(db)
-    problems = len(_problems(db, experiment_id(db, experiment), None))
-    model = _Model(config.models.judge, backend)
-    try:
-        engine = Engine(db, model.get(), on_progress=_relay(on_progress, "judge"))
-        scored = judge_experiment(
-            db, experiment, engine, params=config.sampling.judge, template=body, rejudge=rejudge
-        )
-    finally:
-        model.close()
-    return JudgeReport(problems=problems, scored=scored)
 
 
 def _problems(db: Database, exp_id: int, limit: int | None) -> list[tuple[int, str]]:

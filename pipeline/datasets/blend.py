@@ -18,8 +18,7 @@ from sqlite_utils import Database
 
 from pipeline.config.schema import FLAMES_BLEND
 from pipeline.errors import ConfigError, InputError
-from pipeline.experiments import experiment_id
-from pipeline.thresholds import JOINS, Selection, kept_condition, strategy_counts
+from pipeline.selection.thresholds import JOINS, Selection, kept_condition, strategy_counts
 from storage.database import transaction
 
 # The FLAMES paper's blend (Seegmiller et al. 2025), defined once with the config schema.
@@ -88,11 +87,6 @@ def warnings(plan: list[BlendLine]) -> list[str]:
         for line in plan
         if line.short
     ]
-
-
-def experiment_id_for(db: Database, name: str) -> int:
-    """The id of the experiment called `name` (a clear error naming the known ones)."""
-    return experiment_id(db, name)
 
 
 def _pick_solution(

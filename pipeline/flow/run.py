@@ -14,10 +14,15 @@ from sqlite_utils import Database
 
 from pipeline.config import ExperimentConfig
 from pipeline.errors import ConfigError, FlamesError
-from pipeline.experiments import create_experiment, experiment_id, list_experiments, load_experiment
+from pipeline.experiments.store import (
+    create_experiment,
+    experiment_id,
+    list_experiments,
+    load_experiment,
+)
 from pipeline.llm.backend import Backend
-from pipeline.selection import make_selection
-from pipeline.thresholds import Selection
+from pipeline.selection.counts import make_selection
+from pipeline.selection.thresholds import Selection
 
 STAGES = ("generate", "dedup", "decontaminate", "solve", "select", "blend")
 
@@ -83,7 +88,7 @@ class _Run:
 
 
 def _generate(run: _Run) -> str:
-    from pipeline.strategies.generation import generate
+    from pipeline.generation.generate import generate
 
     reports = generate(
         run.db,
@@ -117,7 +122,7 @@ def _dedup(run: _Run) -> str:
 
 
 def _decontaminate(run: _Run) -> str:
-    from pipeline.decontam.benchmark import load_benchmarks
+    from pipeline.benchmarks.loading import load_benchmarks
     from pipeline.decontam.contamination import decontaminate_experiment
     from pipeline.decontam.index import NgramIndex
 
@@ -144,7 +149,7 @@ def _decontaminate(run: _Run) -> str:
 
 
 def _solve(run: _Run) -> str:
-    from pipeline.solving import solve
+    from pipeline.solving.teacher import solve
 
     report = solve(
         run.db,
@@ -166,7 +171,7 @@ def _solve(run: _Run) -> str:
 
 
 def _select(run: _Run) -> str:
-    from pipeline.selection import kept_dropped
+    from pipeline.selection.counts import kept_dropped
 
     parts = []
     for policy in dict.fromkeys(
@@ -187,7 +192,7 @@ def _select(run: _Run) -> str:
 
 
 def _blend(run: _Run) -> str:
-    from pipeline.blend import export_blend
+    from pipeline.datasets.blend import export_blend
 
     if not run.config.blend.ratios or run.config.blend.total <= 0:
         return "skipped (no [blend] ratios and total)"

@@ -15,10 +15,10 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from pipeline.generation.runner import SlotOutcome
 from pipeline.llm.spec import SamplingParams
 from pipeline.strategies.definition import Strategy
 from pipeline.strategies.parsing import normalise
-from pipeline.strategies.runner import SlotOutcome
 from storage.database import transaction
 
 _CHUNK = 500

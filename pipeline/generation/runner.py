@@ -16,7 +16,7 @@ from typing import Any, Literal
 from pipeline.llm.engine import Engine
 from pipeline.llm.request import Request
 from pipeline.llm.spec import SamplingParams
-from pipeline.sampling import Seed
+from pipeline.seeds.sampling import Seed
 from pipeline.strategies.checks import clean_answer
 from pipeline.strategies.definition import ACCEPT_UNTAGGED, Stage, Strategy
 from pipeline.strategies.parsing import echo_reason, normalise, parse_reply, problem_reason

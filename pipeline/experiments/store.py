@@ -19,6 +19,7 @@ from pipeline.config import (
     preset_text,
 )
 from pipeline.errors import ConfigError
+from pipeline.experiments.lookup import resolve_experiment
 from storage import experiments as rows
 from storage.database import transaction
 from storage.seeds import seed_set_id
@@ -66,7 +67,8 @@ def load_experiment(db: Database, name: str) -> ExperimentConfig:
 
 
 def experiment_id(db: Database, name: str) -> int:
-    return int(_row(db, name)["id"])
+    """The id of experiment `name` (see `pipeline.experiments.lookup`)."""
+    return resolve_experiment(db, name)
 
 
 def save_experiment(db: Database, config: ExperimentConfig) -> None:
@@ -102,15 +104,8 @@ def summary(db: Database, name: str) -> dict[str, Any]:
 
 
 def _row(db: Database, name: str) -> dict[str, Any]:
-    row = rows.experiment_row(db, name)
-    if row is None:
-        known = rows.experiment_names(db)
-        hint = (
-            f" (experiments: {', '.join(known)})"
-            if known
-            else " (create one with `flames experiment new NAME --preset quickstart`)"
-        )
-        raise ConfigError(f"no experiment called '{name}'{hint}")
+    row = rows.experiment_row_by_id(db, resolve_experiment(db, name))
+    assert row is not None
     return row
 
 

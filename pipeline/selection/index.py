@@ -16,7 +16,7 @@ import numpy as np
 from sqlite_utils import Database
 
 from pipeline.errors import ConfigError
-from pipeline.thresholds import NEAR_DUP_COLUMN, Selection
+from pipeline.selection.thresholds import NEAR_DUP_COLUMN, Selection
 
 _FETCH = 50_000
 _FLOATS = ("nn_sim", NEAR_DUP_COLUMN, "decontam_overlap", "judge_score", "majority_share")

@@ -1,6 +1,6 @@
 """Selection policies by name, and kept/dropped counts per strategy: one grouped SQL query.
 
-The policy conditions themselves live in `pipeline.thresholds` (shared with the blend,
+The policy conditions themselves live in `pipeline.selection.thresholds` (shared with the blend,
 export and the TUI's Filters screen, so all agree); this module accepts the policy names
 used in the paper and in configs (`majority_first`, `reference_verified`, ...), resolves an
 experiment by name, and reports counts. It never deletes anything.
@@ -13,8 +13,8 @@ from dataclasses import dataclass, replace
 from sqlite_utils import Database
 
 from pipeline.errors import ConfigError
-from pipeline.signals import find_experiment
-from pipeline.thresholds import (
+from pipeline.experiments.lookup import resolve_experiment
+from pipeline.selection.thresholds import (
     NEAR_DUP_COLUMN,
     POLICIES,
     Selection,
@@ -106,7 +106,7 @@ def without_unused_marks(db: Database, selection: Selection) -> Selection:
 
 def kept_dropped(db: Database, experiment: str | int, selection: Selection) -> list[StrategyCount]:
     """Kept/dropped per strategy of an experiment (one grouped query; rejected rows count as dropped)."""
-    experiment_id = find_experiment(db, experiment)
+    experiment_id = resolve_experiment(db, experiment)
     selection = without_unused_marks(db, selection)
     return [
         StrategyCount(name, kept, dropped)
@@ -139,7 +139,7 @@ class LiveCounts:
 
     def __init__(self, db: Database, experiment: str | int) -> None:
         self.db = db
-        self.experiment_id = find_experiment(db, experiment)
+        self.experiment_id = resolve_experiment(db, experiment)
         self._selection: Selection | None = None
         self._counts: dict[str, list[int]] = {}  # strategy -> [kept, total]
         self.full_queries = 0

@@ -6,7 +6,6 @@ LIMIT/OFFSET. Filters are data (`ProblemQuery`) turned into one SQL WHERE clause
 
 from __future__ import annotations
 
-import difflib
 import json
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -14,7 +13,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from pipeline.errors import ConfigError
-from pipeline.thresholds import JOINS, SCORE_COLUMNS, Selection, kept_condition
+from pipeline.selection.thresholds import JOINS, SCORE_COLUMNS, Selection, kept_condition
 
 SORTS = ("id", *SCORE_COLUMNS)
 
@@ -258,19 +257,6 @@ def load_detail(db: Database, problem_id: int) -> ProblemDetail | None:
         match,
         (str(mark_rows[0]), mark_rows[1]) if mark_rows else None,
     )
-
-
-def word_diff(left: str, right: str) -> tuple[list[tuple[str, bool]], list[tuple[str, bool]]]:
-    """Both texts as (word, differs) pairs, so a view can highlight what changed."""
-    a, b = left.split(), right.split()
-    out_a: list[tuple[str, bool]] = []
-    out_b: list[tuple[str, bool]] = []
-    matcher = difflib.SequenceMatcher(a=a, b=b, autojunk=False)
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
-        same = tag == "equal"
-        out_a.extend((w, not same) for w in a[i1:i2])
-        out_b.extend((w, not same) for w in b[j1:j2])
-    return out_a, out_b
 
 
 def list_strategies(db: Database, experiment_id: int | None) -> list[str]:

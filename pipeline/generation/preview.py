@@ -11,9 +11,11 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from pipeline.sampling import Seed
-from pipeline.strategies import get_strategy
-from pipeline.strategies.runner import Slot, initial_variables
+from pipeline.errors import InputError
+from pipeline.generation.runner import Slot, initial_variables
+from pipeline.seeds.sampling import Seed
+from pipeline.strategies import Strategy, get_strategy
+from pipeline.strategies.prompts import current_templates
 from pipeline.strategies.template import render
 
 
@@ -56,4 +58,45 @@ def render_preview(
     variables = preview_variables(db, strategy_name, params, offset)
     if variables is None:
         return "(no seeds in this workspace: import some with `flames seeds import`)"
+    return render(body, variables)
+
+
+def preview_prompt(db: Database, strategy: Strategy, stage: str, seed_id: int | None = None) -> str:
+    """The stage's latest template rendered on a real seed (or the first taxonomy pick).
+
+    Variables that earlier stages would produce are shown as `[name from an earlier
+    stage]`, so the preview never calls a model.
+    """
+    from pipeline.strategies.template import placeholders
+    from pipeline.taxonomy import load_taxonomy, walk
+
+    try:
+        strategy.stage(stage)
+    except KeyError:
+        names = ", ".join(s.name for s in strategy.stages)
+        raise InputError(
+            f"strategy {strategy.name} has no stage '{stage}' (stages: {names})"
+        ) from None
+    body = current_templates(db, strategy)[stage].body
+    slot = Slot("preview")
+    if strategy.inputs == "taxonomy":
+        slot = Slot("preview", pick=walk(load_taxonomy(), 1, seed=0)[0])
+    elif strategy.inputs != "none":
+        sql = "SELECT id, question, answer, solution FROM seeds"
+        rows = db.execute(
+            sql + (" WHERE id = ?" if seed_id is not None else " ORDER BY id LIMIT ?"),
+            [seed_id if seed_id is not None else 3],
+        ).fetchall()
+        if not rows:
+            raise InputError(
+                "no seeds to preview on: import some with `flames seeds import`"
+                if seed_id is None
+                else f"no seed with id {seed_id}"
+            )
+        seeds = tuple(Seed(int(r[0]), "", r[1], r[2], r[3]) for r in rows)
+        slot = Slot("preview", seeds=seeds if strategy.inputs == "seeds" else seeds[:1])
+    variables = initial_variables(strategy, slot, strategy.defaults())
+    variables["round"] = "1"
+    for name in placeholders(body):
+        variables.setdefault(name, f"[{name} from an earlier stage]")
     return render(body, variables)

@@ -1,6 +1,6 @@
 """Background jobs: `flames ...` commands run as detached processes with a row in `jobs`.
 
-A job is launched as `python -m pipeline.jobs --db DB --job ID`, a small runner in a new
+A job is launched as `python -m pipeline.jobs.supervisor --db DB --job ID`, a small runner in a new
 session (so an SSH drop or the TUI quitting never kills it) that runs the job's command,
 streams its output to a log file and records the exit code. The command itself reports
 progress through `report_progress`, which finds its job from $FLAMES_JOB_ID. Every stage is
@@ -229,7 +229,7 @@ def run_job(db_path: str, job_id: int) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the detached runner process."""
-    parser = argparse.ArgumentParser(prog="python -m pipeline.jobs")
+    parser = argparse.ArgumentParser(prog="python -m pipeline.jobs.supervisor")
     parser.add_argument("--db", required=True)
     parser.add_argument("--job", type=int, required=True)
     args = parser.parse_args(argv)

@@ -1,0 +1,1 @@
+"""Background jobs: commands run as detached processes with a row in `jobs`."""

@@ -1,0 +1,5 @@
+import sys
+
+from pipeline.jobs.supervisor import main
+
+sys.exit(main())

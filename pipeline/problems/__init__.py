@@ -1,0 +1,1 @@
+"""Browsing generated problems: paged, filtered, searched queries and the inspector's detail."""
