@@ -320,7 +320,50 @@ def job_supervision(db: Database) -> None:
 
 @migrations(name="0011_arm_stages")
 def arm_stages(db: Database) -> None:
-    """The status of every stage of every arm (the run's stage graph)."""
+    """The run's stage graph: one row per stage node, which arms use it, arm membership.
+
+    A node is a stage run with one set of inputs: its `key` hashes the config subset the
+    stage reads plus what its upstream nodes produced, so arms with the same inputs share
+    the node and a rerun skips every node already `done` under the same key.
+    """
+    _run(
+        db,
+        """
+        CREATE TABLE flow_stages (
+            id INTEGER PRIMARY KEY,
+            experiment_id INTEGER NOT NULL REFERENCES experiments(id) ON DELETE CASCADE,
+            stage TEXT NOT NULL,
+            key TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'pending'
+                CHECK (status IN ('pending', 'running', 'done', 'failed')),
+            -- the config subset the key hashes, JSON (shown by `flames run --plan`)
+            inputs_json TEXT NOT NULL DEFAULT '{}',
+            -- what the node made: a digest for its dependents, paths, run ids, counts (JSON)
+            output_json TEXT,
+            summary TEXT,
+            error TEXT,
+            started_at TEXT,
+            ended_at TEXT,
+            UNIQUE (experiment_id, stage, key)
+        );
+        CREATE TABLE flow_arm_stages (
+            experiment_id INTEGER NOT NULL REFERENCES experiments(id) ON DELETE CASCADE,
+            arm TEXT NOT NULL,
+            stage TEXT NOT NULL,
+            flow_stage_id INTEGER NOT NULL REFERENCES flow_stages(id) ON DELETE CASCADE,
+            PRIMARY KEY (experiment_id, arm, stage)
+        );
+        -- A problem can belong to several arms (their strategy plans overlap), so
+        -- `problems.arm_id` cannot say it: membership is this table, filled per arm.
+        CREATE TABLE arm_problems (
+            experiment_id INTEGER NOT NULL REFERENCES experiments(id) ON DELETE CASCADE,
+            arm TEXT NOT NULL,
+            problem_id INTEGER NOT NULL REFERENCES problems(id) ON DELETE CASCADE,
+            PRIMARY KEY (experiment_id, arm, problem_id)
+        ) WITHOUT ROWID;
+        CREATE INDEX arm_problems_problem ON arm_problems(problem_id)
+        """,
+    )
 
 
 # The ordered names, oldest first: what `schema_version` reports.

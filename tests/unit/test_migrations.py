@@ -25,6 +25,9 @@ REQUIRED_TABLES = {
     "blends",
     "jobs",
     "job_events",
+    "flow_stages",
+    "flow_arm_stages",
+    "arm_problems",
 }
 
 
