@@ -305,7 +305,65 @@ def training_data(db: Database) -> None:
 
 @migrations(name="0008_training")
 def training(db: Database) -> None:
-    """Training runs, their logged metrics and checkpoints."""
+    """Training runs, their logged metrics (one row per step and name) and checkpoints.
+
+    Metrics are narrow rows so a live curve is one indexed range scan
+    (`WHERE run_id = ? AND name = 'loss' AND step > ?`) and a new TRL metric needs no
+    schema change. One run per output folder: running the same command again resumes it.
+    """
+    _run(
+        db,
+        """
+        CREATE TABLE training_runs (
+            id INTEGER PRIMARY KEY,
+            experiment_id INTEGER REFERENCES experiments(id) ON DELETE SET NULL,
+            arm_id INTEGER REFERENCES arms(id) ON DELETE SET NULL,
+            -- sft | rft | dpo | step_dpo (the recipe); trainer: the TRL trainer that ran (sft | dpo)
+            method TEXT NOT NULL,
+            trainer TEXT NOT NULL CHECK (trainer IN ('sft', 'dpo')),
+            base_model TEXT NOT NULL,
+            dataset_path TEXT NOT NULL,
+            dataset_sha256 TEXT NOT NULL,
+            dataset_rows INTEGER NOT NULL,
+            -- the whole training spec, JSON (LoRA, steps, batch, learning rate, accelerate config)
+            config_json TEXT NOT NULL,
+            output_dir TEXT NOT NULL UNIQUE,
+            job_id INTEGER REFERENCES jobs(id) ON DELETE SET NULL,
+            status TEXT NOT NULL CHECK (status IN ('running', 'done', 'failed', 'cancelled')),
+            error TEXT,
+            total_steps INTEGER,
+            last_step INTEGER NOT NULL DEFAULT 0,
+            last_checkpoint TEXT,
+            -- best-of-K checkpoint selection; selection_on_eval = 1 when it used the sets reported
+            best_checkpoint TEXT,
+            best_step INTEGER,
+            best_score REAL,
+            selection_benchmarks TEXT,
+            selection_on_eval INTEGER,
+            created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),
+            started_at TEXT,
+            ended_at TEXT
+        );
+        CREATE INDEX training_runs_experiment ON training_runs(experiment_id, arm_id);
+        CREATE TABLE training_metrics (
+            run_id INTEGER NOT NULL REFERENCES training_runs(id) ON DELETE CASCADE,
+            name TEXT NOT NULL,
+            step INTEGER NOT NULL,
+            value REAL NOT NULL,
+            PRIMARY KEY (run_id, name, step)
+        ) WITHOUT ROWID;
+        CREATE TABLE training_checkpoints (
+            run_id INTEGER NOT NULL REFERENCES training_runs(id) ON DELETE CASCADE,
+            step INTEGER NOT NULL,
+            path TEXT NOT NULL,
+            -- {benchmark: accuracy} from checkpoint selection; score: their mean
+            scores_json TEXT,
+            score REAL,
+            created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),
+            PRIMARY KEY (run_id, step)
+        )
+        """,
+    )
 
 
 @migrations(name="0009_evaluation")

@@ -28,6 +28,9 @@ REQUIRED_TABLES = {
     "flow_stages",
     "flow_arm_stages",
     "arm_problems",
+    "training_runs",
+    "training_metrics",
+    "training_checkpoints",
 }
 
 
