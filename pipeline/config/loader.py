@@ -14,10 +14,13 @@ from pydantic import TypeAdapter, ValidationError
 
 from pipeline.config.schema import (
     POLICIES,
+    PRECISIONS,
+    RFT_STARTS,
     STRATEGY_NAMES,
     TRAINING_METHODS,
     ArmConfig,
     ExperimentConfig,
+    TrainingConfig,
 )
 from pipeline.errors import ConfigError
 from pipeline.llm.spec import BACKENDS, ModelSpec, SamplingParams
@@ -285,12 +288,45 @@ def _check(config: ExperimentConfig, source: str) -> None:
             f"unknown method '{config.training.method}' "
             f"(choose from {', '.join(TRAINING_METHODS)})",
         )
+    _check_training(config.training, fail)
     names = [arm.name for arm in config.arms]
     for name in names:
         if names.count(name) > 1:
             fail("arms", f"arm name '{name}' is used twice")
     if sum(arm.baseline for arm in config.arms) > 1:
         fail("arms", "at most one arm can be the baseline")
+
+
+def _check_training(training: TrainingConfig, fail: Any) -> None:
+    """Ranges of the [training] keys (what TRL and peft would reject later, said now)."""
+    for attr in ("lora_r", "lora_alpha", "batch_size", "gradient_accumulation", "max_seq_len"):
+        if getattr(training, attr) < 1:
+            fail(f"training.{attr}", "must be >= 1")
+    for attr in ("logging_steps", "checkpoints"):
+        if getattr(training, attr) < 1:
+            fail(f"training.{attr}", "must be >= 1")
+    for attr in ("max_steps", "save_steps", "select_limit"):
+        value = getattr(training, attr)
+        if value is not None and value < 1:
+            fail(f"training.{attr}", "must be >= 1 (or left out)")
+    if not 0.0 <= training.lora_dropout < 1.0:
+        fail("training.lora_dropout", "must be in [0, 1)")
+    if not training.lora_target_modules or not all(m.strip() for m in training.lora_target_modules):
+        fail("training.lora_target_modules", 'name modules, e.g. ["all-linear"] or ["q_proj"]')
+    if training.epochs <= 0:
+        fail("training.epochs", "must be > 0")
+    if training.learning_rate <= 0:
+        fail("training.learning_rate", "must be > 0")
+    if not 0.0 <= training.warmup_ratio < 1.0:
+        fail("training.warmup_ratio", "must be in [0, 1)")
+    if training.beta <= 0:
+        fail("training.beta", "must be > 0")
+    if training.precision not in PRECISIONS:
+        fail("training.precision", f"choose from {', '.join(PRECISIONS)}")
+    if training.rft_start not in RFT_STARTS:
+        fail("training.rft_start", f"choose from {', '.join(RFT_STARTS)}")
+    if training.accelerate_config is not None and not training.accelerate_config.strip():
+        fail("training.accelerate_config", "name a shipped config or a YAML file (or leave out)")
 
 
 def _check_model(spec: ModelSpec, key: str, fail: Any) -> None:

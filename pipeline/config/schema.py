@@ -13,6 +13,8 @@ from pipeline.values import FORBID_EXTRA, Bool, Int, Number, Str
 
 POLICIES: tuple[str, ...] = ("strict", "majority", "first", "majority_first", "reference_verified")
 TRAINING_METHODS: tuple[str, ...] = ("sft", "rft", "dpo", "step_dpo")
+PRECISIONS: tuple[str, ...] = ("auto", "bf16", "fp16", "fp32")
+RFT_STARTS: tuple[str, ...] = ("base", "sft")
 # The FLAMES blend (SPEC section 1): 50% Suggester-Editor, 20% IQC, 20% Taxonomy Key
 # Concepts, 10% Distraction Insertion.
 FLAMES_BLEND: dict[str, float] = {
@@ -108,16 +110,38 @@ class BlendConfig:
 
 @dataclass(frozen=True)
 class TrainingConfig:
+    """How the student is trained (TRL SFT/DPO through `accelerate launch`; SPEC section 5)."""
+
     __pydantic_config__ = FORBID_EXTRA
 
-    method: Str = "sft"
-    lora: Bool = True
+    method: Str = "sft"  # sft | rft | dpo | step_dpo (RFT: SFT on its set; step_dpo: DPO on its)
+    lora: Bool = True  # LoRA adapters (peft); false: full fine-tuning
+    lora_r: Int = 16
+    lora_alpha: Int = 32
+    lora_dropout: Number = 0.05
+    # peft target modules: "all-linear", or names such as q_proj, v_proj
+    lora_target_modules: tuple[Str, ...] = ("all-linear",)
     epochs: Number = 3.0
+    max_steps: Int | None = None  # optimizer steps; set, it overrides epochs
     learning_rate: Number = 1e-5
-    batch_size: Int = 8
+    lr_scheduler: Str = "cosine"  # a transformers scheduler name: linear, cosine, constant, ...
+    warmup_ratio: Number = 0.03
+    batch_size: Int = 8  # per device
     gradient_accumulation: Int = 1
     max_seq_len: Int = 2048
-    # An `accelerate` config file (DeepSpeed ZeRO-3, FSDP, multi-GPU); None: one process.
+    gradient_checkpointing: Bool = True  # less memory, ~20% slower
+    precision: Str = "auto"  # auto (bf16 on GPU, fp32 on CPU) | bf16 | fp16 | fp32
+    seed: Int = 42
+    beta: Number = 0.1  # DPO: how far the policy may move from the reference
+    rft_start: Str = "base"  # RFT: start from the base student, or continue the SFT student
+    logging_steps: Int = 1
+    checkpoints: Int = 3  # K checkpoints saved evenly over the run (save_steps overrides)
+    save_steps: Int | None = None
+    # Checkpoint selection (the paper: best of K on GSM8K+MATH). Empty: the last checkpoint.
+    select_benchmarks: tuple[Str, ...] = ()
+    select_limit: Int | None = None  # items per benchmark when selecting; None: all
+    merge: Bool = False  # also write LoRA merged into full weights (OUT/merged)
+    # accelerate config: single | multi-gpu | deepspeed-zero3 | fsdp, or a YAML path
     accelerate_config: Str | None = None
     rollouts_k: Int = 5  # per-step DPO: Monte-Carlo rollouts per step prefix
 
