@@ -93,67 +93,134 @@ def where_clause(query: ProblemQuery) -> tuple[str, list[Any]]:
     return ("WHERE " + " AND ".join(parts)) if parts else "", params
 
 
+@dataclass(frozen=True)
+class ProblemCount:
+    """How many problems match, and how many of them carry the score the query sorts by."""
+
+    total: int
+    scored: int  # equals `total` when sorting by id
+
+    @property
+    def unscored(self) -> int:
+        """Problems without the sort's score: listed after the scored ones (before, reversed)."""
+        return self.total - self.scored
+
+
+def _sort_column(query: ProblemQuery) -> str | None:
+    """The score column the query sorts by, or None for id order."""
+    if query.sort == "id":
+        return None
+    if query.sort not in SORTS:
+        raise ConfigError(f"sort '{query.sort}' is unknown: use one of {', '.join(SORTS)}")
+    return query.sort
+
+
 def _needs_joins(query: ProblemQuery) -> bool:
     return query.kept != "all" or bool(query.ranges) or query.sort != "id"
 
 
-def _source(query: ProblemQuery) -> str:
-    """The FROM clause: sorting by a score walks that score's index (scored problems only)."""
-    if query.sort != "id":
-        return (
-            "FROM scores s JOIN problems p ON p.id = s.problem_id "
-            "LEFT JOIN marks m ON m.problem_id = p.id"
-        )
-    return f"FROM problems p {JOINS}"
-
-
-def _where(query: ProblemQuery) -> tuple[str, list[Any]]:
-    where, params = where_clause(query)
-    if query.sort != "id":
-        if query.sort not in SORTS:
-            raise ConfigError(f"sort '{query.sort}' is unknown: use one of {', '.join(SORTS)}")
-        where = (where + " AND " if where else "WHERE ") + f"s.{query.sort} IS NOT NULL"
-    return where, params
-
-
-def count_problems(db: Database, query: ProblemQuery) -> int:
+def count_problems(db: Database, query: ProblemQuery) -> ProblemCount:
     """How many problems match (joins only when a filter needs them, to stay fast)."""
-    where, params = _where(query)
-    source = _source(query) if _needs_joins(query) else "FROM problems p"
-    return int(db.execute(f"SELECT COUNT(*) {source} {where}", params).fetchone()[0])
+    where, params = where_clause(query)
+    column = _sort_column(query)
+    if column is None:
+        source = f"FROM problems p {JOINS}" if _needs_joins(query) else "FROM problems p"
+        total = int(db.execute(f"SELECT COUNT(*) {source} {where}", params).fetchone()[0])
+        return ProblemCount(total, total)
+    row = db.execute(
+        f"SELECT COUNT(*), COUNT(s.{column}) FROM problems p {JOINS} {where}", params
+    ).fetchone()
+    return ProblemCount(int(row[0]), int(row[1]))
+
+
+# One part of a listing: (scored, size when known). Sorting by a score lists the problems
+# that have it (walking that score's index) and then those without it (walking ids), so
+# sorting never hides a problem; reversed, the problems without it come first. `scored`
+# None is the whole listing in id order.
+_Segment = tuple[bool | None, int | None]
 
 
 def fetch_page(
-    db: Database, query: ProblemQuery, offset: int, limit: int, total: int | None = None
+    db: Database,
+    query: ProblemQuery,
+    offset: int,
+    limit: int,
+    count: ProblemCount | None = None,
 ) -> list[ProblemRow]:
     """Rows `offset`..`offset+limit` of the query, in its order.
 
-    Given the `total`, a page in the second half is read backwards from the end, so the
-    last page of a million rows costs what the first does (OFFSET walks skipped rows).
+    Given the `count`, a page in the second half of a segment is read backwards from its
+    end, so the last page of a million rows costs what the first does (OFFSET walks
+    skipped rows).
     """
-    where, params = _where(query)
+    if _sort_column(query) is None:
+        return _read(db, query, (None, count.total if count else None), offset, limit)
+    first, second = (False, True) if query.descending else (True, False)
+    if count is None:
+        # No count yet (the first page is read while the COUNT runs): read on into the
+        # second segment, counting the first only when the page starts beyond it.
+        rows = _read(db, query, (first, None), offset, limit)
+        if len(rows) == limit:
+            return rows
+        first_size = offset + len(rows) if rows or offset == 0 else _segment_size(db, query, first)
+        skip = max(0, offset - first_size)
+        return rows + _read(db, query, (second, None), skip, limit - len(rows))
+    sizes = {True: count.scored, False: count.unscored}
+    rows = []
+    start = 0
+    for scored in (first, second):
+        size = sizes[scored]
+        lo, hi = max(offset, start), min(offset + limit, start + size)
+        if lo < hi:
+            rows += _read(db, query, (scored, size), lo - start, hi - lo)
+        start += size
+    return rows
+
+
+def _segment_size(db: Database, query: ProblemQuery, scored: bool) -> int:
+    """How many matching problems have (or lack) the sort's score."""
+    count = count_problems(db, query)
+    return count.scored if scored else count.unscored
+
+
+def _read(
+    db: Database, query: ProblemQuery, segment: _Segment, offset: int, limit: int
+) -> list[ProblemRow]:
+    """Rows of one segment, read backwards from its end when that is nearer."""
+    scored, size = segment
+    where, params = where_clause(query)
+    column = _sort_column(query)
     descending = query.descending
-    reverse = total is not None and offset > total // 2
-    if reverse and total is not None:
-        limit = max(0, min(limit, total - offset))
-        offset = max(0, total - offset - limit)
+    if size is not None and offset > size // 2:
+        limit = max(0, min(limit, size - offset))
+        offset = max(0, size - offset - limit)
         descending = not descending
-    kept_sql, kept_params = kept_condition(query.selection)
+        reverse = True
+    else:
+        reverse = False
     direction = "DESC" if descending else "ASC"
-    key = "p.id" if query.sort == "id" else "s.problem_id"
-    order = (
-        f"{key} {direction}"
-        if query.sort == "id"
-        else f"s.{query.sort} {direction}, {key} {direction}"
-    )
-    rows = db.execute(
+    if scored:
+        # Walk the score's index: only problems that have the score.
+        source = (
+            "FROM scores s JOIN problems p ON p.id = s.problem_id "
+            "LEFT JOIN marks m ON m.problem_id = p.id"
+        )
+        where = (where + " AND " if where else "WHERE ") + f"s.{column} IS NOT NULL"
+        order = f"s.{column} {direction}, s.problem_id {direction}"
+    else:
+        source = f"FROM problems p {JOINS}"
+        if scored is False:
+            where = (where + " AND " if where else "WHERE ") + f"s.{column} IS NULL"
+        order = f"p.id {direction}"
+    kept_sql, kept_params = kept_condition(query.selection)
+    found = db.execute(
         "SELECT p.id, p.strategy, p.status, s.judge_score, s.nn_sim, s.decontam_overlap, "
         f"s.majority_share, m.mark, substr(p.text, 1, 300), CASE WHEN {kept_sql} THEN 1 ELSE 0 END "
-        f"{_source(query)} {where} ORDER BY {order} LIMIT ? OFFSET ?",
+        f"{source} {where} ORDER BY {order} LIMIT ? OFFSET ?",
         [*kept_params, *params, limit, offset],
     ).fetchall()
     if reverse:
-        rows.reverse()
+        found.reverse()
     return [
         ProblemRow(
             id=r[0],
@@ -167,7 +234,7 @@ def fetch_page(
             text=r[8],
             kept=bool(r[9]),
         )
-        for r in rows
+        for r in found
     ]
 
 

@@ -21,7 +21,13 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from pipeline.problems.browse import ProblemQuery, ProblemRow, count_problems, fetch_page
+from pipeline.problems.browse import (
+    ProblemCount,
+    ProblemQuery,
+    ProblemRow,
+    count_problems,
+    fetch_page,
+)
 from workbench.tui.workspace import Workspace
 
 PAGE_SIZE = 200
@@ -93,7 +99,7 @@ class ProblemTable(ScrollView, can_focus=True):
         self._pages: OrderedDict[int, list[ProblemRow]] = OrderedDict()
         self._pending: set[int] = set()
         self._generation = 0
-        self._counted = False
+        self._count_known: ProblemCount | None = None
 
     def on_mount(self) -> None:
         self.set_query(self.query_spec)
@@ -105,6 +111,7 @@ class ProblemTable(ScrollView, can_focus=True):
         self._generation += 1
         self._pages.clear()
         self._pending.clear()
+        self._count_known = None
         self.cursor = 0
         self.scroll_to(y=0, animate=False)
         self._count(query, self._generation)
@@ -115,13 +122,14 @@ class ProblemTable(ScrollView, can_focus=True):
         self._generation += 1
         self._pages.clear()
         self._pending.clear()
+        self._count_known = None  # pages fetched before the new count must not use the old
         self._count(self.query_spec, self._generation)
         self._prefetch_first()
 
     def _prefetch_first(self) -> None:
         """Fetch the first page while the COUNT runs: first paint waits for neither alone."""
         self._pending.add(0)
-        self._fetch(self.query_spec, 0, self._generation, 0)
+        self._fetch(self.query_spec, 0, self._generation, None)
 
     @work(thread=True, exclusive=True, group="problem-count", exit_on_error=False)
     def _count(self, query: ProblemQuery, generation: int) -> None:
@@ -129,20 +137,22 @@ class ProblemTable(ScrollView, can_focus=True):
             count = count_problems(db, query)
         self.app.call_from_thread(self._apply_count, count, generation)
 
-    def _apply_count(self, count: int, generation: int) -> None:
+    def _apply_count(self, count: ProblemCount, generation: int) -> None:
         if generation != self._generation:
             return
-        self.row_count = count
-        self._counted = True
-        self.virtual_size = Size(self.size.width, count + 1)
-        self.cursor = min(self.cursor, max(0, count - 1))
+        self._count_known = count
+        self.row_count = count.total
+        self.virtual_size = Size(self.size.width, count.total + 1)
+        self.cursor = min(self.cursor, max(0, count.total - 1))
         self.refresh()
-        self.post_message(self.Counted(count))
+        self.post_message(self.Counted(count.total))
 
     @work(thread=True, group="problem-pages", exit_on_error=False)
-    def _fetch(self, query: ProblemQuery, page: int, generation: int, total: int) -> None:
+    def _fetch(
+        self, query: ProblemQuery, page: int, generation: int, count: ProblemCount | None
+    ) -> None:
         with self.workspace.db() as db:
-            rows = fetch_page(db, query, page * PAGE_SIZE, PAGE_SIZE, total)
+            rows = fetch_page(db, query, page * PAGE_SIZE, PAGE_SIZE, count)
         self.app.call_from_thread(self._store_page, page, rows, generation)
 
     def _store_page(self, page: int, rows: list[ProblemRow], generation: int) -> None:
@@ -164,7 +174,7 @@ class ProblemTable(ScrollView, can_focus=True):
         if rows is None:
             if page not in self._pending:
                 self._pending.add(page)
-                self._fetch(self.query_spec, page, self._generation, self.row_count)
+                self._fetch(self.query_spec, page, self._generation, self._count_known)
             return None
         self._pages.move_to_end(page)
         return rows[offset] if offset < len(rows) else None
@@ -259,7 +269,7 @@ class ProblemTable(ScrollView, can_focus=True):
             return Strip([Segment(set_cell_size(self._cells(None, True), width), style)])
         index = int(self.scroll_offset.y) + y - 1
         if index >= self.row_count:
-            if index == 0 and self._counted:
+            if index == 0 and self._count_known is not None:
                 hint = (
                     "  No problems match. Generate some from Experiments (1, then g), or "
                     "loosen the search and filters."
