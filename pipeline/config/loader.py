@@ -13,6 +13,7 @@ import tomli_w
 from pydantic import TypeAdapter, ValidationError
 
 from pipeline.config.schema import (
+    BUDGET_MODES,
     POLICIES,
     PRECISIONS,
     RFT_STARTS,
@@ -255,6 +256,16 @@ def _check(config: ExperimentConfig, source: str) -> None:
             fail(f"strategies.{name}", f"unknown strategy (known: {', '.join(STRATEGY_NAMES)})")
         if strategy.budget < 0:
             fail(f"strategies.{name}.budget", "must be >= 0")
+        if strategy.budget_mode not in BUDGET_MODES:
+            fail(
+                f"strategies.{name}.budget_mode",
+                f"unknown mode '{strategy.budget_mode}' (choose from {', '.join(BUDGET_MODES)})",
+            )
+        if strategy.max_attempts is not None and strategy.max_attempts < strategy.budget:
+            fail(
+                f"strategies.{name}.max_attempts",
+                f"must be at least the budget ({strategy.budget})",
+            )
         try:
             validate_params(name, strategy.params)
         except ConfigError as exc:

@@ -11,6 +11,7 @@ from pipeline.llm.spec import ModelSpec, SamplingParams
 from pipeline.strategies import STRATEGY_NAMES as STRATEGY_NAMES
 from pipeline.values import FORBID_EXTRA, Bool, Int, Number, Str
 
+BUDGET_MODES: tuple[str, ...] = ("attempts", "kept")
 POLICIES: tuple[str, ...] = ("strict", "majority", "first", "majority_first", "reference_verified")
 TRAINING_METHODS: tuple[str, ...] = ("sft", "rft", "dpo", "step_dpo")
 PRECISIONS: tuple[str, ...] = ("auto", "bf16", "fp16", "fp32")
@@ -46,11 +47,21 @@ class SeedSetRef:
 
 @dataclass(frozen=True)
 class StrategyConfig:
+    """One strategy's switch, budget and params.
+
+    `budget_mode = "attempts"`: `budget` slots are planned and run, whatever survives.
+    `budget_mode = "kept"` (fill to target, as the paper's "150K per strategy" means it):
+    generation runs in rounds until `budget` problems survive parsing, exact dedup and
+    decontamination, or `max_attempts` slots were tried (default: 4 x budget).
+    """
+
     __pydantic_config__ = FORBID_EXTRA
 
     enabled: Bool = True
-    budget: Int = 0  # problems requested from this strategy
+    budget: Int = 0  # problems requested from this strategy (see budget_mode)
     params: dict[str, Any] = field(default_factory=dict)
+    budget_mode: Str = "attempts"
+    max_attempts: Int | None = None
 
 
 @dataclass(frozen=True)
