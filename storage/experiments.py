@@ -59,6 +59,29 @@ def update_experiment(
     _replace_arms(db, experiment_id, arms)
 
 
+def delete_experiment(db: Database, experiment_id: int) -> int:
+    """Delete an experiment and everything that cascades from it; returns its problem count
+    (call inside a transaction)."""
+    problems = int(
+        db.execute(
+            "SELECT COUNT(*) FROM problems WHERE experiment_id = ?", [experiment_id]
+        ).fetchone()[0]
+    )
+    db.execute("DELETE FROM experiments WHERE id = ?", [experiment_id])
+    return problems
+
+
+def rename_experiment(
+    db: Database, experiment_id: int, name: str, config_toml: str, config_json: str
+) -> None:
+    """Give an experiment a new name and its renamed config (call inside a transaction)."""
+    db.execute(
+        "UPDATE experiments SET name = ?, config_toml = ?, config_json = ?,"
+        " updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE id = ?",
+        [name, config_toml, config_json, experiment_id],
+    )
+
+
 def _replace_arms(db: Database, experiment_id: int, arms: list[dict[str, Any]]) -> None:
     keep = [arm["name"] for arm in arms]
     marks = ",".join("?" for _ in keep) or "''"

@@ -90,6 +90,99 @@ def list_experiments(db: Database) -> list[str]:
     return rows.experiment_names(db)
 
 
+@dataclass(frozen=True)
+class Deleted:
+    """What deleting an experiment removed."""
+
+    name: str
+    problems: int
+
+
+def delete_experiment(db: Database, name: str) -> Deleted:
+    """Delete experiment `name` with its arms, problems, solutions, scores and blends.
+
+    Seed sets, templates and the LLM request cache stay (other experiments share them);
+    job rows stay too, detached, so their logs remain readable.
+    """
+    experiment = resolve_experiment(db, name)
+    row = rows.experiment_row_by_id(db, experiment)
+    assert row is not None
+    with transaction(db):
+        problems = rows.delete_experiment(db, experiment)
+    return Deleted(name=str(row["name"]), problems=problems)
+
+
+def clone_experiment(db: Database, name: str, new_name: str) -> Created:
+    """A new experiment `new_name` with the config of `name` (its problems are not copied).
+
+    Generating the clone reuses every LLM reply the original got for the same prompts
+    (the request cache), so a clone that changes only later stages costs no model calls.
+    """
+    source = _row(db, name)
+    config = load_experiment(db, str(source["name"]))
+    _check_free(db, new_name)
+    renamed = _renamed(config, new_name)
+    with transaction(db):
+        experiment_id = rows.insert_experiment(
+            db,
+            new_name,
+            source["preset"],
+            config_to_toml(renamed),
+            _to_json(renamed),
+            _arm_rows(renamed),
+        )
+    return Created(config=renamed, experiment_id=experiment_id)
+
+
+def rename_experiment(db: Database, name: str, new_name: str) -> None:
+    """Call experiment `name` `new_name` from now on (its problems and jobs follow it)."""
+    source = _row(db, name)
+    if str(source["name"]) == new_name:
+        return
+    _check_free(db, new_name)
+    renamed = _renamed(load_experiment(db, str(source["name"])), new_name)
+    with transaction(db):
+        rows.rename_experiment(
+            db, int(source["id"]), new_name, config_to_toml(renamed), _to_json(renamed)
+        )
+
+
+def free_name(db: Database, base: str) -> str:
+    """`base` if no experiment has that name, else the first free `base-2`, `base-3`, ..."""
+    taken = set(rows.experiment_names(db))
+    if base not in taken:
+        return base
+    n = 2
+    while f"{base}-{n}" in taken:
+        n += 1
+    return f"{base}-{n}"
+
+
+def missing_seed_sets(db: Database, config: ExperimentConfig) -> list[str]:
+    """Seed sets the config draws from that the workspace has not imported (nor can embed)."""
+    return [
+        ref.name
+        for ref in config.seed_sets
+        if ref.name != EMBEDDED_SEED_SET and seed_set_id(db, ref.name) is None
+    ]
+
+
+def _check_free(db: Database, name: str) -> None:
+    if not name.strip():
+        raise ConfigError("an experiment needs a name")
+    if rows.experiment_row(db, name) is not None:
+        raise ConfigError(
+            f"experiment '{name}' already exists: pick another name "
+            f"(for example {free_name(db, name)})"
+        )
+
+
+def _renamed(config: ExperimentConfig, new_name: str) -> ExperimentConfig:
+    data = config_to_data(config)
+    data["experiment"]["name"] = new_name
+    return config_from_data(data, source=f"experiment {new_name}")
+
+
 def summary(db: Database, name: str) -> dict[str, Any]:
     """What the experiment holds: config, arms, per-strategy stage counts."""
     row = _row(db, name)

@@ -1,4 +1,4 @@
-"""`flames experiment`: create, list, show and export experiments."""
+"""`flames experiment`: create, list, show, export, clone, rename and delete experiments."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from workbench.cli.options import db_option, open_workspace
 
 @click.group(name="experiment")
 def command() -> None:
-    """Create, list, show and export experiments."""
+    """Create, list, show, export, clone, rename and delete experiments."""
 
 
 @command.command(name="new")
@@ -127,3 +127,50 @@ def export(name: str, out: str | None, db_path: str) -> None:
     else:
         Path(out).write_text(text, encoding="utf-8")
         click.echo(f"wrote {out}", err=True)
+
+
+@command.command(name="delete")
+@click.argument("name")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@db_option
+def delete(name: str, yes: bool, db_path: str) -> None:
+    """Delete experiment NAME with its problems, solutions, scores and blends.
+
+    Seed sets, prompt templates and the LLM request cache stay.
+    """
+    db = open_workspace(db_path)
+    info = experiments.summary(db, name)
+    problems = sum(int(row["problems"] or 0) + int(row["rejected"] or 0) for row in info["stages"])
+    if not yes:
+        click.confirm(
+            f"delete experiment '{name}' and its {problems} problems?", abort=True, err=True
+        )
+    deleted = experiments.delete_experiment(db, name)
+    click.echo(f"deleted experiment '{deleted.name}' ({deleted.problems} problems)")
+
+
+@command.command(name="clone")
+@click.argument("name")
+@click.argument("new_name")
+@db_option
+def clone(name: str, new_name: str, db_path: str) -> None:
+    """Create NEW_NAME with the config of NAME (problems are not copied).
+
+    Generating the clone reuses the cached replies of NAME's prompts: no model calls for
+    what did not change.
+    """
+    db = open_workspace(db_path)
+    experiments.clone_experiment(db, name, new_name)
+    click.echo(f"created experiment '{new_name}' with the config of '{name}'")
+    click.echo(f"next: flames generate {new_name}")
+
+
+@command.command(name="rename")
+@click.argument("name")
+@click.argument("new_name")
+@db_option
+def rename(name: str, new_name: str, db_path: str) -> None:
+    """Call experiment NAME NEW_NAME from now on (its problems and jobs follow)."""
+    db = open_workspace(db_path)
+    experiments.rename_experiment(db, name, new_name)
+    click.echo(f"renamed experiment '{name}' to '{new_name}'")
