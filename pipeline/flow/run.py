@@ -100,7 +100,7 @@ def _generate(run: _Run) -> str:
     rejected = sum(r.rejected_total for r in reports)
     failed = sum(r.failed for r in reports)
     return (
-        f"{produced} problems kept, {rejected} rejected by the parsers, {failed} failed "
+        f"{produced} generated, {rejected} rejected by the strategies' checks, {failed} failed "
         f"({', '.join(f'{r.strategy} {r.produced}/{r.requested}' for r in reports)})"
     )
 
@@ -171,8 +171,10 @@ def _solve(run: _Run) -> str:
 
 
 def _select(run: _Run) -> str:
+    from pipeline.experiments.store import summary
     from pipeline.selection.counts import kept_dropped
 
+    generated = sum(int(row["problems"] or 0) for row in summary(run.db, run.config.name)["stages"])
     parts = []
     for policy in dict.fromkeys(
         [
@@ -186,8 +188,7 @@ def _select(run: _Run) -> str:
     ):
         counts = kept_dropped(run.db, run.config.name, _selection(run.config, policy))
         kept = sum(c.kept for c in counts)
-        total = sum(c.total for c in counts)
-        parts.append(f"{policy} keeps {kept}/{total}")
+        parts.append(f"{kept} of {generated} generated kept by the selection ({policy})")
     return "; ".join(parts)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from pipeline.flow.run import StageEvent, ensure_experiment, run_experiment
+from storage.workspace import output_dir
 from workbench.cli.options import db_option, open_workspace
 from workbench.cli.progress import console
 
@@ -20,10 +21,9 @@ from workbench.cli.progress import console
 @click.option(
     "--out",
     "out_dir",
-    default="out",
-    show_default=True,
+    default=None,
     type=click.Path(file_okay=False),
-    help="Folder for the exported blend.",
+    help="Folder for the exported blend (default: WORKSPACE-out/ beside the workspace file).",
 )
 @click.option(
     "--data-dir",
@@ -33,7 +33,9 @@ from workbench.cli.progress import console
     "(default $FLAMES_DATA_DIR).",
 )
 @db_option
-def command(experiment: str, preset: str, out_dir: str, data_dir: str | None, db_path: str) -> None:
+def command(
+    experiment: str, preset: str, out_dir: str | None, data_dir: str | None, db_path: str
+) -> None:
     """Generate, dedup, decontaminate, solve, select and blend EXPERIMENT.
 
     Without arguments: the quickstart preset (embedded SmolLM2-135M, CHAMP seeds, a
@@ -53,7 +55,13 @@ def command(experiment: str, preset: str, out_dir: str, data_dir: str | None, db
             else:
                 status.update(f"{event.stage} ...")
 
-        run_experiment(db, experiment, out_dir=out_dir, data_dir=data_dir, on_event=show)
+        run_experiment(
+            db,
+            experiment,
+            out_dir=out_dir or output_dir(db_path),
+            data_dir=data_dir,
+            on_event=show,
+        )
     click.echo(
         f"done. Inspect it with: flames tui --db {db_path}   "
         f"(or flames experiment show {experiment})"
