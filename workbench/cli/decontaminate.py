@@ -1,4 +1,9 @@
-"""`flames decontaminate FILE.jsonl|EXPERIMENT --against BENCH[,BENCH...]`."""
+"""`flames decontaminate FILE.jsonl --against BENCH[,BENCH...]` or `... EXPERIMENT`.
+
+An experiment is checked against its config's `filter.decontam_against` with its
+`filter.ngram` and `filter.decontam_max` unless flags say otherwise, so the TUI and a job
+run it with no extra flags.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +17,8 @@ from pipeline.decontam.contamination import (
 )
 from pipeline.decontam.index import NgramIndex
 from pipeline.dedup.records import is_file_source
+from pipeline.errors import ConfigError
+from pipeline.experiments.store import load_experiment
 from workbench.cli.options import db_option, open_workspace
 from workbench.cli.progress import progress_bar
 
@@ -35,19 +42,23 @@ def print_summary(summary: DecontamSummary, containment: float) -> None:
 @click.argument("source")
 @click.option(
     "--against",
-    required=True,
+    default=None,
     help="Benchmarks, comma-separated: JSONL paths, hf:ORG/NAME[:CONFIG]:SPLIT, or "
-    "short names under --data-dir (e.g. gsm8k -> DIR/gsm8k/test.jsonl).",
+    "short names under --data-dir (e.g. gsm8k -> DIR/gsm8k/test.jsonl). Required for a "
+    "file; for an experiment, default: its filter.decontam_against.",
 )
 @click.option(
-    "--ngram", type=click.IntRange(min=1), default=8, show_default=True, help="Word n-gram size."
+    "--ngram",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Word n-gram size (default: the experiment's filter.ngram; 8 for a file).",
 )
 @click.option(
     "--containment",
     type=click.FloatRange(0.0, 1.0, min_open=True),
-    default=0.95,
-    show_default=True,
-    help="Flag a problem holding at least this share of an item's n-grams.",
+    default=None,
+    help="Flag a problem holding at least this share of an item's n-grams (default: the "
+    "experiment's filter.decontam_max; 0.95 for a file).",
 )
 @click.option(
     "--out",
@@ -72,9 +83,9 @@ def print_summary(summary: DecontamSummary, containment: float) -> None:
 @db_option
 def command(
     source: str,
-    against: str,
-    ngram: int,
-    containment: float,
+    against: str | None,
+    ngram: int | None,
+    containment: float | None,
     out: str | None,
     text_field: str | None,
     data_dir: str | None,
@@ -87,12 +98,14 @@ def command(
     normalised text). Items shorter than n words are matched by exact containment.
     For an experiment the overlap and match are stored, so the threshold is a query.
     """
-    specs = [s for s in against.split(",") if s.strip()]
-    items = load_benchmarks(specs, data_dir)
-    index = NgramIndex(items, n=ngram)
     if is_file_source(source):
         if out is None:
             raise click.UsageError("give --out OUT.jsonl for a file input")
+        if against is None:
+            raise click.UsageError("give --against BENCH[,BENCH...] for a file input")
+        containment = 0.95 if containment is None else containment
+        specs = [s for s in against.split(",") if s.strip()]
+        index = NgramIndex(load_benchmarks(specs, data_dir), n=ngram or 8)
         with progress_bar("decontaminating") as update:
             summary = decontaminate_file(source, index, out, containment, text_field, update)
         print_summary(summary, containment)
@@ -101,6 +114,19 @@ def command(
     if out or text_field:
         raise click.UsageError(f"'{source}' is not a file: --out and --field apply to files only")
     db = open_workspace(db_path)
+    config = load_experiment(db, source).filter
+    specs = (
+        [s for s in against.split(",") if s.strip()]
+        if against is not None
+        else list(config.decontam_against)
+    )
+    if not specs:
+        raise ConfigError(
+            f"experiment '{source}': filter.decontam_against is empty; name benchmarks "
+            "there or give --against"
+        )
+    containment = config.decontam_max if containment is None else containment
+    index = NgramIndex(load_benchmarks(specs, data_dir), n=ngram or config.ngram)
     with progress_bar("decontaminating") as update:
         summary = decontaminate_experiment(db, source, index, containment, specs, update)
     print_summary(summary, containment)
