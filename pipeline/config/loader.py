@@ -261,9 +261,9 @@ def _check(config: ExperimentConfig, source: str) -> None:
                 f"strategies.{name}.budget_mode",
                 f"unknown mode '{strategy.budget_mode}' (choose from {', '.join(BUDGET_MODES)})",
             )
-        if strategy.max_attempts is not None and strategy.max_attempts < strategy.budget:
+        if strategy.attempts_cap is not None and strategy.attempts_cap < strategy.budget:
             fail(
-                f"strategies.{name}.max_attempts",
+                f"strategies.{name}.attempts_cap",
                 f"must be at least the budget ({strategy.budget})",
             )
         try:

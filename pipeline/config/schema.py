@@ -52,7 +52,7 @@ class StrategyConfig:
     `budget_mode = "attempts"`: `budget` slots are planned and run, whatever survives.
     `budget_mode = "kept"` (fill to target, as the paper's "150K per strategy" means it):
     generation runs in rounds until `budget` problems survive parsing, exact dedup and
-    decontamination, or `max_attempts` slots were tried (default: 4 x budget).
+    decontamination, or `attempts_cap` slots were tried (default: 4 x budget).
     """
 
     __pydantic_config__ = FORBID_EXTRA
@@ -61,7 +61,7 @@ class StrategyConfig:
     budget: Int = 0  # problems requested from this strategy (see budget_mode)
     params: dict[str, Any] = field(default_factory=dict)
     budget_mode: Str = "attempts"
-    max_attempts: Int | None = None
+    attempts_cap: Int | None = None  # kept mode: most slots tried (default 4 x budget)
 
 
 @dataclass(frozen=True)
