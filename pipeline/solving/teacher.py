@@ -119,12 +119,16 @@ def solve(
                             result.text,
                             extraction.answer,
                             extraction.rule,
+                            # 'length' marks a solution cut at the token limit: selection
+                            # never trains on it unless asked (pipeline.selection.policy)
+                            result.finish_reason,
                         )
                     )
             with transaction(db):
                 cursor = db.conn.executemany(
                     "INSERT OR IGNORE INTO solutions (problem_id, model, sample_index, request_key,"
-                    " text, extracted_answer, extract_rule) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    " text, extracted_answer, extract_rule, finish_reason)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     rows,
                 )
             report.stored += max(cursor.rowcount, 0)
