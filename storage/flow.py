@@ -190,3 +190,28 @@ def problems_by_slot(db: Database, experiment_id: int, slot_keys: Sequence[str])
             ).fetchall()
         ]
     return sorted(found)
+
+
+def strategy_prefix(
+    db: Database, experiment_id: int, strategy: str, n: int, *, kept_only: bool
+) -> list[int]:
+    """The first `n` problems generated for `strategy` (only status 'ok' ones if `kept_only`)."""
+    status = "AND status = 'ok'" if kept_only else ""
+    rows = db.execute(
+        f"SELECT id FROM problems WHERE experiment_id = ? AND strategy = ? {status}"
+        " ORDER BY id LIMIT ?",
+        [experiment_id, strategy, n],
+    ).fetchall()
+    return [int(r[0]) for r in rows]
+
+
+def kept_arm_problems(
+    db: Database, experiment_id: int, arm: str, joins: str, condition: str, params: list[Any]
+) -> list[int]:
+    """Ids of `arm`'s problems that a selection keeps (`joins`/`condition` over p, s, m)."""
+    rows = db.execute(
+        f"SELECT p.id FROM arm_problems a JOIN problems p ON p.id = a.problem_id {joins}"
+        f" WHERE a.experiment_id = ? AND a.arm = ? AND {condition} ORDER BY p.id",
+        [experiment_id, arm, *params],
+    ).fetchall()
+    return [int(r[0]) for r in rows]

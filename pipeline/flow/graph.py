@@ -265,7 +265,8 @@ def shared_config(
 
 def dedup_threshold(configs: dict[str, ExperimentConfig]) -> float:
     """The similarity the dedup stage stores pairs at: the arms' lowest, at most the cap."""
-    return min([DEDUP_THRESHOLD_CAP, *(c.filter.near_dup_max for c in configs.values())])
+    chosen = [c.filter.near_dup_max for c in configs.values() if c.filter.near_dup_max is not None]
+    return min([DEDUP_THRESHOLD_CAP, *chosen])
 
 
 def arm_plan(config: ExperimentConfig) -> dict[str, int]:
