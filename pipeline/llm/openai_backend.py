@@ -216,6 +216,11 @@ class OpenAIBackend:
             if request.messages is not None
             else [{"role": "user", "content": request.prompt}]
         )
+        if request.continue_final:
+            # vLLM's (and SGLang's) chat extension: render up to the end of the final
+            # assistant message and continue it. Servers without it would start a new turn.
+            body["continue_final_message"] = True
+            body["add_generation_prompt"] = False
         return "/chat/completions", body
 
     def close(self) -> None:

@@ -4,6 +4,10 @@ A request's key is a sha256 over a canonical JSON of (model id, prompt or messag
 sampling params, sample index), so the same call made twice is found in the cache.
 The `n` of the sampling params is not part of the key: the engine expands a request
 with n > 1 into n requests with sample_index 0..n-1 and n = 1, one cache row each.
+
+A chat with `continue_final` set ends in an assistant message that the model continues
+(a Monte-Carlo rollout from a solution prefix) instead of answering in a new turn. The flag
+enters the key only when set, so every key made before it existed stays valid.
 """
 
 from __future__ import annotations
@@ -25,17 +29,22 @@ Messages = tuple[tuple[str, str], ...]
 class Request:
     """A prompt (plain completion) or a chat (role, content) list, with sampling params.
 
-    Exactly one of `prompt` and `messages` is set.
+    Exactly one of `prompt` and `messages` is set. With `continue_final`, the last message
+    is an assistant prefix: the backend renders the chat up to the end of that prefix (no
+    end-of-turn token) and the completion is the text that continues it.
     """
 
     prompt: str | None = None
     messages: Messages | None = None  # (role, content) pairs
     params: SamplingParams = field(default_factory=SamplingParams)
     sample_index: int = 0
+    continue_final: bool = False
 
     def __post_init__(self) -> None:
         if (self.prompt is None) == (self.messages is None):
             raise ValueError("a Request needs exactly one of prompt and messages")
+        if self.continue_final and (not self.messages or self.messages[-1][0] != "assistant"):
+            raise ValueError("continue_final needs a chat whose last message is the assistant's")
 
     def key(self, model_id: str) -> str:
         """The cache key of this request sent to `model_id` (sha256 hex)."""
@@ -95,6 +104,8 @@ def canonical_json(request: Request, model_id: str) -> str:
         body["prompt"] = request.prompt
     else:
         body["messages"] = [list(m) for m in request.messages or ()]
+    if request.continue_final:  # only when set: keys of ordinary requests are unchanged
+        body["continue_final"] = True
     return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 

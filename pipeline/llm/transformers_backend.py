@@ -109,6 +109,16 @@ class TransformersBackend:
                 f"model '{self.model_id}' has no chat template; "
                 "set chat_template in its model spec or send plain prompts"
             )
+        if request.continue_final:
+            # The chat rendered up to the end of the assistant prefix, with no end-of-turn
+            # token after it: what the model generates continues the prefix.
+            continued: str = self.tokenizer.apply_chat_template(
+                request.chat(),
+                tokenize=False,
+                add_generation_prompt=False,
+                continue_final_message=True,
+            )
+            return continued
         rendered: str = self.tokenizer.apply_chat_template(
             request.chat(), tokenize=False, add_generation_prompt=True
         )

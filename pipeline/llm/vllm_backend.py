@@ -167,7 +167,10 @@ def run_llm(
 
     answers: list[Completion | Exception] = [RuntimeError("no answer")] * len(requests)
     prompts = [i for i, r in enumerate(requests) if r.prompt is not None]
-    chats = [i for i, r in enumerate(requests) if r.messages is not None]
+    # A chat that continues its final assistant message is rendered without a generation
+    # prompt, ending inside that message; vLLM takes the choice per call, so two groups.
+    chats = [i for i, r in enumerate(requests) if r.messages is not None and not r.continue_final]
+    continued = [i for i, r in enumerate(requests) if r.continue_final]
     try:
         if prompts:
             outs = llm.generate(
@@ -177,14 +180,18 @@ def run_llm(
             )
             for i, out in zip(prompts, outs, strict=True):
                 answers[i] = _completion(out, requests[i])
-        if chats:
+        for group, extend in ((chats, False), (continued, True)):
+            if not group:
+                continue
             outs = llm.chat(
-                [requests[i].chat() for i in chats],
-                [sampling(requests[i]) for i in chats],
+                [requests[i].chat() for i in group],
+                [sampling(requests[i]) for i in group],
                 use_tqdm=False,
                 chat_template=chat_template,
+                add_generation_prompt=not extend,
+                continue_final_message=extend,
             )
-            for i, out in zip(chats, outs, strict=True):
+            for i, out in zip(group, outs, strict=True):
                 answers[i] = _completion(out, requests[i])
     except Exception as exc:  # a failed call fails the requests it had not answered
         answers = [a if isinstance(a, Completion) else exc for a in answers]

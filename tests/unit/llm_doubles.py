@@ -113,8 +113,11 @@ class LoopbackServer:
         delay_s: float = 0.0,
         slow_s: float = 2.0,
         models_status: Sequence[int] = (),
+        responder: Callable[[dict[str, Any]], str] | None = None,
     ) -> None:
         self.model = model
+        # responder(request body) -> the answer text, instead of `answer_for` (scripted models)
+        self.responder = responder
         self.fault = fault
         self.delay_s = delay_s
         self.slow_s = slow_s
@@ -210,7 +213,11 @@ class LoopbackServer:
         elif fault == "nochoices":
             payload = b'{"object": "chat.completion"}'
         else:
-            text = answer_for(body["model"], content, 0, body.get("seed"))
+            text = (
+                self.responder(body)
+                if self.responder is not None
+                else answer_for(body["model"], content, 0, body.get("seed"))
+            )
             choice: dict[str, Any] = {"index": 0, "finish_reason": "stop"}
             choice.update(
                 {"message": {"role": "assistant", "content": text}} if chat else {"text": text}
