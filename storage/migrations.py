@@ -300,7 +300,95 @@ def selection_signals(db: Database) -> None:
 
 @migrations(name="0007_training_data")
 def training_data(db: Database) -> None:
-    """Sampled student traces, their steps and Monte-Carlo rollouts (RFT, DPO, per-step DPO)."""
+    """Sampled student traces, their steps and Monte-Carlo rollouts (RFT, DPO, per-step DPO).
+
+    A trace set is one sampling of a student over an experiment's problems (or the traces of
+    one input file). Per-step DPO splits a trace into steps and rolls out K continuations of
+    every prefix: `traces.q0` is the value of the empty prefix, `steps.q` the value after that
+    step (best-of-K, 1/0) with its success rate, `traces.critical_step` the first step whose
+    value is 0. Rollout texts stay in `requests` (joined on the key), as for every response.
+    """
+    _run(
+        db,
+        """
+        CREATE TABLE trace_sets (
+            id INTEGER PRIMARY KEY,
+            -- hash of what identifies the set (experiment, arm, model, params; or file bytes)
+            key TEXT NOT NULL UNIQUE,
+            -- NULL for the traces of a file (`flames pairs step-dpo`)
+            experiment_id INTEGER REFERENCES experiments(id) ON DELETE CASCADE,
+            -- NULL: the experiment's base config
+            arm TEXT,
+            -- the sampling model; NULL when the traces came from a file
+            model TEXT,
+            params_json TEXT NOT NULL DEFAULT '{}',
+            -- the input file of a file set
+            source TEXT,
+            created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))
+        );
+        CREATE TABLE traces (
+            id INTEGER PRIMARY KEY,
+            set_id INTEGER NOT NULL REFERENCES trace_sets(id) ON DELETE CASCADE,
+            problem_id INTEGER REFERENCES problems(id) ON DELETE CASCADE,
+            -- the problem id as text, or the `id` of the file line
+            item TEXT NOT NULL,
+            -- file items only: problems keep their own text
+            question TEXT,
+            sample_index INTEGER NOT NULL DEFAULT 0,
+            -- NULL when the trace came from a file
+            request_key TEXT,
+            text TEXT NOT NULL,
+            finish_reason TEXT,
+            extracted_answer TEXT,
+            extract_rule TEXT,
+            -- the answer graded against, and where it came from: reference | majority | file
+            reference TEXT,
+            reference_source TEXT,
+            verdict TEXT CHECK (verdict IN ('correct', 'incorrect', 'unverifiable')),
+            -- binary reward: 1 correct, 0 incorrect, NULL unknown
+            label INTEGER,
+            -- per-step DPO; NULL until the trace is rolled out
+            split TEXT,
+            n_steps INTEGER,
+            q0 INTEGER,
+            success0 REAL,
+            -- 1-based first step with Q = 0 (the first pit); NULL when none was found
+            critical_step INTEGER,
+            -- pending | skipped (Q(0) = 0) | pit | no_pit | no_steps
+            rollout_status TEXT,
+            rollout_model TEXT,
+            UNIQUE (set_id, item, sample_index)
+        );
+        CREATE INDEX traces_problem ON traces(problem_id);
+        CREATE INDEX traces_set_label ON traces(set_id, label);
+        CREATE TABLE steps (
+            trace_id INTEGER NOT NULL REFERENCES traces(id) ON DELETE CASCADE,
+            -- 1-based position in the trace
+            step INTEGER NOT NULL,
+            -- character offsets of the step in traces.text: text[start:end]
+            start INTEGER NOT NULL,
+            end INTEGER NOT NULL,
+            text TEXT NOT NULL,
+            -- best-of-K value of the prefix ending with this step (1/0); NULL: not rolled out
+            q INTEGER,
+            success_rate REAL,
+            PRIMARY KEY (trace_id, step)
+        ) WITHOUT ROWID;
+        CREATE TABLE rollouts (
+            trace_id INTEGER NOT NULL REFERENCES traces(id) ON DELETE CASCADE,
+            -- steps in the prefix that was continued (0: the problem alone)
+            prefix INTEGER NOT NULL,
+            -- rollout number 0..K-1
+            k INTEGER NOT NULL,
+            request_key TEXT NOT NULL,
+            finish_reason TEXT,
+            extracted_answer TEXT,
+            verdict TEXT CHECK (verdict IN ('correct', 'incorrect', 'unverifiable')),
+            label INTEGER,
+            PRIMARY KEY (trace_id, prefix, k)
+        ) WITHOUT ROWID
+        """,
+    )
 
 
 @migrations(name="0008_training")
