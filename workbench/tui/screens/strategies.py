@@ -23,7 +23,7 @@ class StrategiesScreen(WorkbenchScreen):
 
     FOCUS = "#strategy-list"
     BINDINGS = [
-        Binding("space", "toggle", "Enable/disable", id="strategies.toggle"),
+        Binding("space", "toggle_strategy", "Enable/disable", id="strategies.toggle"),
         Binding("ctrl+s", "save", "Save", id="strategies.save"),
         Binding("ctrl+t", "save_template", "Save template", id="strategies.save_template"),
         Binding("ctrl+o", "preview", "Preview on a seed", id="strategies.preview"),
@@ -114,7 +114,8 @@ class StrategiesScreen(WorkbenchScreen):
         )
         self.query_one("#strategy-summary", Static).update(
             f"[b]{strategy.title}[/] ({strategy.name})  inputs {strategy.inputs}, answer "
-            f"{strategy.answer_rule}\n{escape(strategy.summary)}\nparams:\n{params}"
+            f"{strategy.answer_rule}\n{escape(strategy.summary)}\nparams:\n{params}\n"
+            f"[dim]{escape(strategy.note)}[/]"
         )
         self.query_one("#budget", Field).value = str(settings.budget)
         self.query_one("#params", Field).value = json.dumps(settings.params)
@@ -155,7 +156,9 @@ class StrategiesScreen(WorkbenchScreen):
         self.query_one("#history", Static).update("\n".join(lines))
 
     # -- actions ------------------------------------------------------------------------
-    def action_toggle(self) -> None:
+    def action_toggle_strategy(self) -> None:
+        """Switch the highlighted strategy on or off (named so it does not shadow Textual's
+        `action_toggle(attribute_name)`)."""
         if self.current and self.config is not None:
             settings = self._settings(self.current)
             self._save_settings(self.current, replace(settings, enabled=not settings.enabled))
