@@ -1,10 +1,11 @@
 """Runs a strategy's stages through the engine for a batch of slots.
 
-A slot is one problem to make: its inputs (seeds or a taxonomy pick), its sample
-index and, for multi-problem stages, which item of the reply it takes. Stage by
-stage, every live slot's template is rendered, all requests of the stage go to
-the engine in one call (identical requests are sent once), each reply is parsed
-strictly, and a slot that fails a parse or a check stops with its reason.
+A slot is one problem to make: its seed (or taxonomy pick), its sample index, and for
+strategies that yield several problems per seed, which one it is (an IQC iteration, an
+Ask-Me-Anything number). Stage by stage, every live slot's template is rendered, all
+requests of the stage go to the engine in one call (identical requests are sent once, so
+the slots of one seed share their common stages), each reply is parsed strictly, and a
+slot that fails a parse or a check stops with its reason.
 """
 
 from __future__ import annotations
@@ -17,39 +18,49 @@ from pipeline.llm.engine import Engine
 from pipeline.llm.request import Request
 from pipeline.llm.spec import SamplingParams
 from pipeline.seeds.sampling import Seed
-from pipeline.strategies.checks import clean_answer
+from pipeline.strategies.checks import PRIOR, clean_answer
 from pipeline.strategies.definition import ACCEPT_UNTAGGED, Stage, Strategy
-from pipeline.strategies.parsing import echo_reason, normalise, parse_reply, problem_reason
+from pipeline.strategies.parsing import echo_reason, parse_reply, problem_reason
 from pipeline.strategies.template import render
 from pipeline.taxonomy import TaxonomyPick
 
 
 @dataclass(frozen=True)
 class Slot:
-    """One problem to make; `key` is unique within an experiment and stable across runs."""
+    """One problem to make; `key` is unique within an experiment and stable across runs.
+
+    `item` tells the slots of one seed apart: the IQC iteration (0-based) whose problem
+    this slot keeps, or the index of the Ask-Me-Anything number in `target`.
+    """
 
     key: str
-    seeds: tuple[Seed, ...] = ()
+    seed: Seed | None = None
     pick: TaxonomyPick | None = None
     sample_index: int = 0
     item: int = 0
+    target: str | None = None  # the number this slot's problem hides (Ask Me Anything)
+    iteration: int | None = None  # 1-based IQC iteration this slot keeps
 
     @property
-    def seed(self) -> Seed | None:
-        """The primary seed (the first), or None for seedless strategies."""
-        return self.seeds[0] if self.seeds else None
+    def seeds(self) -> tuple[Seed, ...]:
+        """The slot's seed as a tuple (empty for seedless strategies)."""
+        return (self.seed,) if self.seed is not None else ()
 
     def inputs(self) -> dict[str, Any]:
         """What went into this slot, as JSON-able provenance."""
         data: dict[str, Any] = {"sample_index": self.sample_index, "item": self.item}
-        if self.seeds:
-            data["seed_ids"] = [s.id for s in self.seeds]
-            data["seed_sets"] = [s.seed_set for s in self.seeds]
+        if self.seed is not None:
+            data["seed_ids"] = [self.seed.id]
+            data["seed_sets"] = [self.seed.seed_set]
         if self.pick is not None:
             data["taxonomy"] = {
                 "topic": self.pick.topic_id,
                 "concepts": [c.id for c in self.pick.concepts],
             }
+        if self.target is not None:
+            data["target"] = self.target
+        if self.iteration is not None:
+            data["iteration"] = self.iteration
         return data
 
 
@@ -108,12 +119,11 @@ def initial_variables(strategy: Strategy, slot: Slot, params: Mapping[str, Any])
             seed_solution=seed.solution or "",
             problem=seed.question,
             answer=seed.answer or "",
+            # A seed without a worked solution shows its answer in the solution's place.
+            solution=seed.solution or seed.answer or "",
         )
-    if strategy.inputs == "seeds":
-        variables["examples"] = "\n\n".join(
-            f"Problem {i + 1}:\n{s.question}" for i, s in enumerate(slot.seeds)
-        )
-        variables["k"] = str(len(slot.seeds))
+    if slot.target is not None:
+        variables["target"] = slot.target
     if slot.pick is not None:
         pick = slot.pick
         variables.update(
@@ -146,16 +156,22 @@ def run_slots(
     """Run every stage of `strategy` for `slots`; one outcome per slot, in order.
 
     `on_stage(stage, round)` is called as each model stage starts (for progress bars).
+    `train` stages are not run here: generation prepares their model before the slots.
     """
     states = [_State(s, initial_variables(strategy, s, params), SlotOutcome(s)) for s in slots]
     one = replace(sampling, n=1)
     untagged = bool(params.get(ACCEPT_UNTAGGED, False))
     for stage, round_ in strategy.schedule(params):
-        live = [s for s in states if s.live]
-        if not live:
-            break
+        live = [s for s in states if s.live and _runs(strategy, s.slot, round_)]
+        if stage.kind == "train":  # trained before the slots: record which model they use
+            for state in live:
+                record = {"model": engine.backend.model_id}
+                state.outcome.records.append(StageRecord(stage.name, round_, None, record))
+            continue
         for state in live:
             state.variables["round"] = str(round_ + 1)
+        if not live:
+            continue
         if stage.kind == "render":
             for state in live:
                 text = render(templates[stage.name], state.variables).strip()
@@ -205,36 +221,32 @@ def _take_reply(
     template: str,
 ) -> None:
     parsed = parse_reply(text, finish_reason, stage, accept_untagged=accept_untagged)
-    if parsed.reason is None:
+    if parsed.reason is None and not stage.whole_reply:
         parsed.reason = echo_reason(parsed.sections, template)
     record: dict[str, Any] = {"sections": parsed.sections, "finish_reason": finish_reason}
     if parsed.untagged:
         record["untagged"] = True
     reason = parsed.reason
-    if reason is None and stage.multi is not None:
-        record["items"] = parsed.items
-        record["item"] = state.slot.item
-        reason = _item_reason(parsed.items, state.slot.item)
-        if reason is None:
-            parsed.sections[stage.multi] = parsed.items[state.slot.item]
+    if reason is None:
+        for name, value in parsed.sections.items():
+            # What a loop round started from stays visible to this stage's check.
+            if name in state.variables:
+                state.variables[PRIOR + name] = state.variables[name]
+            state.variables[name] = value
+            state.variables[f"{stage.name}.{name}"] = value
+        if "problem" in parsed.sections:
+            state.produced = parsed.sections["problem"]  # stored even if its check rejects it
+        if stage.check is not None:
+            reason = stage.check(state.variables)
     record["reason"] = reason
     state.outcome.records.append(StageRecord(stage.name, round_, key, record))
     if reason is not None:
         state.reject(reason)
-        return
-    for name, value in parsed.sections.items():
-        state.variables[name] = value
-        state.variables[f"{stage.name}.{name}"] = value
-    if "problem" in parsed.sections:
-        state.produced = parsed.sections["problem"]
 
 
-def _item_reason(items: list[str], item: int) -> str | None:
-    if item >= len(items):
-        return "missing_section:problem"
-    if any(normalise(items[item]) == normalise(earlier) for earlier in items[:item]):
-        return "duplicate_item"
-    return None
+def _runs(strategy: Strategy, slot: Slot, round_: int) -> bool:
+    """Whether `slot` takes part in loop round `round_`: an IQC slot stops after its own."""
+    return strategy.yields != "each_round" or round_ <= slot.item
 
 
 def _finish(strategy: Strategy, state: _State) -> SlotOutcome:
@@ -242,12 +254,9 @@ def _finish(strategy: Strategy, state: _State) -> SlotOutcome:
     outcome.problem = state.produced
     if not state.live:
         return outcome
-    for seed in state.slot.seeds:
-        reason = problem_reason(state.produced, seed.question)
-        if reason is not None:
-            state.reject(reason)
-            return outcome
-    if not state.slot.seeds and (reason := problem_reason(state.produced, None)) is not None:
+    seed = state.slot.seed
+    reason = problem_reason(state.produced, seed.question if seed is not None else None)
+    if reason is not None:
         state.reject(reason)
         return outcome
     if strategy.check is not None and (reason := strategy.check(state.variables)) is not None:

@@ -7,22 +7,30 @@ budget only adds slots at the end of the plan.
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from pipeline.errors import ConfigError
 from pipeline.generation.runner import Slot
-from pipeline.seeds.sampling import Seed, pick_examples, sample_draws
+from pipeline.seeds.sampling import Seed, draw_stream
+from pipeline.strategies.checks import plain_number
 from pipeline.strategies.definition import Strategy
+from pipeline.strategies.parsing import numbers_in, same_number
 from pipeline.taxonomy import load_taxonomy, walk
 
 
-def items_per_reply(strategy: Strategy, params: Mapping[str, Any]) -> int:
-    """How many problems one reply yields: `k` for a multi-problem stage, else 1."""
-    if any(stage.multi for stage in strategy.stages):
-        return int(params.get("k", 1))
-    return 1
+def seed_targets(strategy: Strategy, seed: Seed, params: Mapping[str, Any]) -> list[str]:
+    """The numbers of a seed that Ask Me Anything turns into answers, in reading order.
+
+    The distinct numbers of the question, then the answer when it is a plain number, at
+    most `max_problems`: a statement restating the seed holds exactly these numbers.
+    """
+    found: list[str] = []
+    for number in [*numbers_in(seed.question), plain_number(seed.answer or "")]:
+        if number is not None and not any(same_number(number, f) for f in found):
+            found.append(number)
+    return found[: int(params.get("max_problems", len(found)))]
 
 
 def plan_slots(
@@ -34,11 +42,15 @@ def plan_slots(
     ratios: Mapping[str, float],
     seed: int,
 ) -> list[Slot]:
-    """The first `budget` slots of `strategy` for the experiment's random `seed`."""
+    """The first `budget` slots of `strategy` for the experiment's random `seed`.
+
+    The plan is a prefix of one endless deterministic stream, so a larger budget only
+    appends slots (fill-to-target rounds rely on that).
+    """
     if budget <= 0:
         return []
     name = strategy.name
-    if strategy.inputs == "none":
+    if strategy.inputs in ("none", "seed_questions"):
         return [Slot(f"{name}:n{i}", sample_index=i) for i in range(budget)]
     if strategy.inputs == "taxonomy":
         picks = walk(
@@ -59,28 +71,28 @@ def plan_slots(
             )
             seen[ident] += 1
         return slots
-    per_reply = items_per_reply(strategy, params)
-    draws = sample_draws(pools, ratios, math.ceil(budget / per_reply), seed=seed, salt=name)
-    if strategy.inputs == "seeds":
-        candidates = sorted((s for p in pools.values() for s in p), key=lambda s: s.id)
-        k = int(params.get("k", 3))
-        return [
-            Slot(
-                f"{name}:s{d.seed.id}:r{d.repeat}",
-                seeds=tuple(
-                    pick_examples(
-                        candidates, d.seed, k, seed=seed, salt=f"{name}:{d.seed.id}:{d.repeat}"
-                    )
-                ),
-                sample_index=d.repeat,
-            )
-            for d in draws
-        ]
-    slots = [
-        Slot(
-            f"{name}:s{d.seed.id}:r{d.repeat}:i{j}", seeds=(d.seed,), sample_index=d.repeat, item=j
-        )
-        for d in draws
-        for j in range(per_reply)
-    ]
-    return slots[:budget]
+    slots = []
+    barren, cycle = 0, sum(len(pool) for pool in pools.values())
+    for draw in draw_stream(pools, ratios, seed=seed, salt=name):
+        base = f"{name}:s{draw.seed.id}:r{draw.repeat}"
+        if strategy.yields == "each_round":
+            repeat = strategy.repeat_param()
+            rounds = int(params.get(repeat, 1)) if repeat is not None else 1
+            items = [
+                Slot(f"{base}:i{j}", draw.seed, sample_index=draw.repeat, item=j, iteration=j + 1)
+                for j in range(rounds)
+            ]
+        elif strategy.yields == "each_number":
+            items = [
+                Slot(f"{base}:i{j}", draw.seed, sample_index=draw.repeat, item=j, target=number)
+                for j, number in enumerate(seed_targets(strategy, draw.seed, params))
+            ]
+        else:
+            items = [Slot(f"{base}:i0", draw.seed, sample_index=draw.repeat)]
+        barren = 0 if items else barren + 1
+        if barren > cycle:  # a whole pass over the seeds gave nothing to plan
+            raise ConfigError(f"{name}: no seed of the experiment's seed sets has a number")
+        slots.extend(items[: budget - len(slots)])
+        if len(slots) >= budget:
+            return slots
+    return slots

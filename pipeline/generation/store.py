@@ -132,3 +132,12 @@ def store_outcomes(
                 ],
             )
     return added
+
+
+def stored_count(db: Database, experiment_id: int, strategy: str) -> int:
+    """How many slots of `strategy` the experiment has stored (ok or rejected)."""
+    row = db.execute(
+        "SELECT COUNT(*) FROM problems WHERE experiment_id = ? AND strategy = ?",
+        [experiment_id, strategy],
+    ).fetchone()
+    return int(row[0])

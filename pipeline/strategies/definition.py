@@ -2,8 +2,8 @@
 
 A strategy is declarative: the runner reads a `Strategy` and executes its stages
 through the engine; nothing strategy-specific lives in the runner except the
-optional `check`, a pure function over the finished slot's variables that names
-a reject reason (for example a paraphrase that changed the numbers).
+checks, pure functions over a slot's variables that name a reject reason (a paraphrase
+that changed the numbers, an IQC iteration whose answer did not survive a re-solve).
 """
 
 from __future__ import annotations
@@ -14,16 +14,24 @@ from typing import Any, Literal
 
 from pipeline.errors import ConfigError
 
-InputKind = Literal["seed", "seeds", "seed_answer", "taxonomy", "none"]
+# `seed_questions`: the seed questions train a model first (QFT); slots then need no seed.
+InputKind = Literal["seed", "seed_answer", "seed_questions", "taxonomy", "none"]
 AnswerRule = Literal["keeps", "derives", "none"]
 ParamType = Literal["int", "float", "str", "bool", "list"]
-StageKind = Literal["llm", "render"]
+# `llm`: one model call per slot; `render`: the template alone, no call; `train`: a model is
+# fine-tuned before any slot runs (QFT), and the later stages sample from it.
+StageKind = Literal["llm", "render", "train"]
+# What one planned slot becomes: `one` problem; `each_round`: the problem after round j of
+# the repeat loop (IQC keeps every iteration); `each_number`: a problem hiding the j-th
+# number of the seed (Ask Me Anything).
+Yields = Literal["one", "each_round", "each_number"]
 
+SEED_VARIABLES = ("seed_question", "seed_answer", "seed_solution")
 # Variables every input kind puts in front of the templates.
 INPUT_VARIABLES: dict[str, tuple[str, ...]] = {
-    "seed": ("seed_question", "seed_answer", "seed_solution"),
-    "seed_answer": ("seed_question", "seed_answer", "seed_solution"),
-    "seeds": ("seed_question", "seed_answer", "seed_solution", "examples"),
+    "seed": SEED_VARIABLES,
+    "seed_answer": SEED_VARIABLES,
+    "seed_questions": (),
     "taxonomy": ("subject", "topic", "concepts", "level", "taxonomy_path"),
     "none": (),
 }
@@ -109,10 +117,14 @@ class Stage:
         sections: tagged sections the reply must contain (`<problem>...</problem>`).
         optional: sections that may appear; taken when present.
         kind: `llm` sends the rendered template to the model; `render` only renders it
-            (its text becomes the variable `output`, no model call).
+            (its text becomes the variable `output`, no model call); `train` fine-tunes a
+            model before the slots run (no template).
         output: for `render` stages, the variable the rendered text is written to.
         repeat: name of an int param; consecutive stages sharing it run that many rounds.
-        multi: a section that appears several times; slot item j takes occurrence j.
+        whole_reply: the reply itself is the one section (a QFT model writes a bare
+            question, never tags).
+        check: run on the slot's variables right after this stage's reply is taken; a
+            reason it returns rejects the slot at this stage (and round).
     """
 
     name: str
@@ -122,7 +134,13 @@ class Stage:
     kind: StageKind = "llm"
     output: str = "problem"
     repeat: str | None = None
-    multi: str | None = None
+    whole_reply: bool = False
+    check: Check | None = field(default=None, compare=False)
+
+    @property
+    def has_template(self) -> bool:
+        """Whether the stage renders a prompt template (a `train` stage has none)."""
+        return self.kind != "train"
 
     def describe(self) -> dict[str, Any]:
         """This stage as plain JSON-able data."""
@@ -134,7 +152,8 @@ class Stage:
             "optional": list(self.optional),
             "output": self.output if self.kind == "render" else None,
             "repeat": self.repeat,
-            "multi": self.multi,
+            "whole_reply": self.whole_reply,
+            "checked": self.check is not None,
         }
 
 
@@ -154,7 +173,9 @@ class Strategy:
     """A synthesis strategy: inputs -> stages -> a new problem (and maybe its answer).
 
     `answer_from` names the variable holding the reference answer: `seed_answer` for
-    strategies that keep it, the masked given for strategies that derive it.
+    strategies that keep it, the masked given for strategies that derive it. `note` says
+    where the method comes from, what it keeps of it and what this version changed
+    (shown by `flames strategies show` and the Strategies screen).
     """
 
     name: str
@@ -166,6 +187,8 @@ class Strategy:
     params: tuple[Param, ...] = ()
     answer_from: str | None = None
     check: Check | None = field(default=None, compare=False)
+    yields: Yields = "one"
+    note: str = ""
 
     def __post_init__(self) -> None:
         # Every strategy takes the common params (after its own).
@@ -179,6 +202,14 @@ class Strategy:
             if stage.name == name:
                 return stage
         raise KeyError(name)
+
+    def template_stages(self) -> tuple[Stage, ...]:
+        """The stages that have a prompt template (all but `train` stages)."""
+        return tuple(s for s in self.stages if s.has_template)
+
+    def repeat_param(self) -> str | None:
+        """The param that sets the loop's round count, if the strategy loops."""
+        return next((s.repeat for s in self.stages if s.repeat is not None), None)
 
     def defaults(self) -> dict[str, Any]:
         """The default value of every param."""
@@ -224,7 +255,11 @@ class Strategy:
         """Every variable a template of this strategy may name."""
         names = set(INPUT_VARIABLES[self.inputs]) | {p.name for p in self.params}
         names |= {"round", "problem"}
-        for stage in self.stages:
+        if self.inputs in ("seed", "seed_answer"):
+            names |= {"answer", "solution"}  # start as the seed's, rewritten by loops
+        if self.yields == "each_number":
+            names.add("target")
+        for stage in self.template_stages():
             names |= set(stage.sections) | set(stage.optional)
             names |= {f"{stage.name}.{s}" for s in (*stage.sections, *stage.optional)}
             if stage.kind == "render":
@@ -240,6 +275,8 @@ class Strategy:
             "inputs": self.inputs,
             "answer_rule": self.answer_rule,
             "answer_from": self.answer_from,
+            "yields": self.yields,
+            "note": self.note,
             "stages": [s.describe() for s in self.stages],
             "params": [p.describe() for p in self.params],
         }

@@ -35,7 +35,6 @@ class Parsed:
     """The sections taken from one reply, or why the reply was rejected."""
 
     sections: dict[str, str] = field(default_factory=dict)
-    items: list[str] = field(default_factory=list)  # occurrences of the stage's `multi` section
     reason: str | None = None
     untagged: bool = False  # taken whole from a reply without tags (accept_untagged)
 
@@ -76,6 +75,7 @@ def parse_reply(
 
     With `accept_untagged`, a complete reply holding no tag at all stands for the stage's
     single required section (minus a short lead-in line such as "The new problem is:").
+    A `whole_reply` stage takes any complete reply as its one section.
     """
     if text is None or not text.strip():
         return Parsed(reason="empty")
@@ -83,6 +83,10 @@ def parse_reply(
         return Parsed(reason="too_long")
     if is_refusal(text):
         return Parsed(reason="refusal")
+    if stage.whole_reply:
+        if finish_reason == "length":
+            return Parsed(reason="truncated")
+        return Parsed(sections={stage.sections[0]: text.strip()})
     if accept_untagged and (untagged := _untagged(text, finish_reason, stage)) is not None:
         return untagged
     parsed = Parsed()
@@ -97,21 +101,18 @@ def parse_reply(
             if left_open:
                 return Parsed(reason=f"unclosed_section:{name}")
             return Parsed(reason=f"missing_section:{name}")
-        if len(matches) > 1 and name != stage.multi:
+        if len(matches) > 1:
             return Parsed(reason=f"duplicate_section:{name}")
-        for content, nested in matches:
-            reason = f"nested_section:{name}" if nested else _content_reason(name, content)
-            if reason is not None and (required or name == stage.multi):
-                return Parsed(reason=reason)
-        cleaned = [m.strip() for m, _ in matches]
-        if name == stage.multi:
-            parsed.items = cleaned
-        parsed.sections[name] = cleaned[0]
+        content, nested = matches[0]
+        reason = f"nested_section:{name}" if nested else _content_reason(name, content)
+        if reason is not None and required:
+            return Parsed(reason=reason)
+        parsed.sections[name] = content.strip()
     return parsed
 
 
 def _untagged(text: str, finish_reason: str | None, stage: Stage) -> Parsed | None:
-    if len(stage.sections) != 1 or stage.optional or stage.multi or finish_reason == "length":
+    if len(stage.sections) != 1 or stage.optional or finish_reason == "length":
         return None
     if ANY_TAG.search(text) is not None:
         return None

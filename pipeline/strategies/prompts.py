@@ -47,7 +47,7 @@ def ensure_defaults(db: Database) -> None:
     defaults = default_templates()
     for strategy in STRATEGIES.values():
         save_strategy_definition(db, strategy.name, strategy.describe())
-        for stage in strategy.stages:
+        for stage in strategy.template_stages():
             seed_default_template(
                 db, strategy.name, stage.name, defaults[strategy.name][stage.name]
             )
@@ -56,7 +56,7 @@ def ensure_defaults(db: Database) -> None:
 def current_templates(db: Database, strategy: Strategy) -> dict[str, TemplateVersion]:
     """The latest template of each stage of `strategy` (defaults stored if missing)."""
     out: dict[str, TemplateVersion] = {}
-    for stage in strategy.stages:
+    for stage in strategy.template_stages():
         version = latest_template(db, strategy.name, stage.name)
         if version is None:
             ensure_defaults(db)
@@ -76,10 +76,8 @@ def set_template(
     path: str | None = None,
 ) -> tuple[TemplateVersion, bool]:
     """Check `body` and store it as the next version of `strategy`/`stage`; (version, added)."""
-    try:
-        strategy.stage(stage)
-    except KeyError:
-        names = ", ".join(s.name for s in strategy.stages)
+    if stage not in {s.name for s in strategy.template_stages()}:
+        names = ", ".join(s.name for s in strategy.template_stages())
         raise InputError(
             f"strategy {strategy.name} has no stage '{stage}' (stages: {names})", path=path
         ) from None
@@ -121,8 +119,10 @@ class ImportedTemplate:
 
 def missing_tags(strategy: Strategy, stage: str, body: str) -> tuple[str, ...]:
     """The sections `stage` requires whose `<tag>` the template never shows the model."""
-    sections = strategy.stage(stage).sections
-    return tuple(s for s in sections if f"<{s}>" not in body.lower())
+    definition = strategy.stage(stage)
+    if definition.whole_reply:
+        return ()  # the reply itself is the section: no tag to show
+    return tuple(s for s in definition.sections if f"<{s}>" not in body.lower())
 
 
 def import_templates(
@@ -145,8 +145,8 @@ def import_templates(
             )
         for path in sorted(sub.glob("*.txt")):
             stage = path.stem
-            if stage not in {s.name for s in strategy.stages}:
-                names = ", ".join(s.name for s in strategy.stages)
+            if stage not in {s.name for s in strategy.template_stages()}:
+                names = ", ".join(s.name for s in strategy.template_stages())
                 raise InputError(
                     f"strategy {strategy.name} has no stage '{stage}' (stages: {names})",
                     path=str(path),

@@ -143,7 +143,7 @@ async def test_create_experiment_and_edit_strategies(sample_db: Path) -> None:
         await pilot.press("ctrl+s")
         await settle(pilot, lambda: "unknown parameter" in text_of(pilot, "#strategy-message"))
         await pilot.press("ctrl+o")
-        await settle(pilot, lambda: "Problem 1:" in text_of(pilot, "#preview"))
+        await settle(pilot, lambda: "Original problem:" in text_of(pilot, "#preview"))
         editor = app.screen.query_one("#template")
         editor.text = editor.text + "\nBe concise."  # type: ignore[attr-defined]
         await pilot.press("ctrl+t")

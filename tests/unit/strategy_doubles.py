@@ -13,8 +13,10 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from pipeline.experiments.store import create_experiment
+from pipeline.generation.qft import QftJob
 from pipeline.llm.backend import Completion
 from pipeline.llm.request import Request
+from pipeline.progress import Reporter
 from pipeline.seeds import import_seeds
 from storage.database import open_db
 
@@ -101,3 +103,15 @@ def _toml(value: object) -> str:
     if isinstance(value, list):
         return "[" + ", ".join(_toml(v) for v in value) + "]"
     return str(value)
+
+
+class RecordingTrainer:
+    """A QFT trainer double: records each job and 'trains' by writing a folder."""
+
+    def __init__(self) -> None:
+        self.jobs: list[QftJob] = []
+
+    def __call__(self, job: QftJob, progress: Reporter) -> str:
+        self.jobs.append(job)
+        (job.out / "model").mkdir(parents=True, exist_ok=True)
+        return str(job.out / "model")

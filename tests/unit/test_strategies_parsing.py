@@ -9,7 +9,7 @@ from pipeline.strategies.parsing import numbers_in, parse_reply, problem_reason
 
 ONE = Stage("write", "", sections=("problem",))
 TWO = Stage("invert", "", sections=("problem", "answer"))
-MANY = Stage("ask", "", sections=("problem",), multi="problem")
+WHOLE = Stage("sample", "", sections=("problem",), whole_reply=True)
 
 
 def test_a_well_formed_reply_is_taken() -> None:
@@ -51,9 +51,14 @@ def test_a_complete_reply_that_hit_the_length_limit_is_kept() -> None:
     assert parse_reply("<problem>What is 2+2?</problem> and then", "length", ONE).reason is None
 
 
-def test_multi_sections_are_all_taken() -> None:
-    parsed = parse_reply("<problem>a one</problem>\n<problem>b two</problem>", "stop", MANY)
-    assert parsed.reason is None and parsed.items == ["a one", "b two"]
+def test_a_whole_reply_stage_takes_the_reply_itself() -> None:
+    parsed = parse_reply("  What is 2+2, with <b>tags</b> kept?\n", "stop", WHOLE)
+    assert parsed.reason is None and parsed.sections == {
+        "problem": "What is 2+2, with <b>tags</b> kept?"
+    }
+    assert parse_reply("What is 2", "length", WHOLE).reason == "truncated"
+    assert parse_reply("I'm sorry, I cannot.", "stop", WHOLE).reason == "refusal"
+    assert parse_reply("", "stop", WHOLE).reason == "empty"
 
 
 def test_problem_checks() -> None:

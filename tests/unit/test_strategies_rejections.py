@@ -12,7 +12,7 @@ from tests.unit.test_strategies_runner import good_reply, rows, seed_in
 
 
 def test_each_bad_reply_is_stored_as_rejected_with_its_reason(tmp_path: Path) -> None:
-    db, exp = workspace(tmp_path, {"qft": {"budget": 6}})
+    db, exp = workspace(tmp_path, {"zero_shot_generation": {"budget": 6}})
     replies = [
         "",
         "I'm sorry, I can't help with that.",
@@ -61,8 +61,8 @@ def test_copies_changed_numbers_and_bad_masks_are_rejected(tmp_path: Path) -> No
             return "<problem>Reversed problem text here.</problem><answer>31337</answer>"
         if "extra detail" in prompt:
             return f"<problem>{seed}</problem>"
-        if "Compose a new" in prompt:
-            return f"<problem>{seed.upper()}</problem><answer>1</answer>"
+        if "hidden intermediate step" in prompt:
+            return f"<problem>{seed.upper()}</problem><solution>s</solution><answer>7</answer>"
         return good_reply(prompt, request)
 
     reports = {r.strategy: r for r in generate(db, exp, backend=ScriptedBackend(script))}
@@ -90,7 +90,7 @@ def test_model_output_cannot_inject_template_variables(tmp_path: Path) -> None:
 
 
 def test_failed_requests_are_not_stored_and_a_rerun_retries_them(tmp_path: Path) -> None:
-    db, exp = workspace(tmp_path, {"qft": {"budget": 3}})
+    db, exp = workspace(tmp_path, {"zero_shot_generation": {"budget": 3}})
 
     def flaky(prompt: str, request: Request) -> str | Exception:
         if request.sample_index == 1:
@@ -105,7 +105,9 @@ def test_failed_requests_are_not_stored_and_a_rerun_retries_them(tmp_path: Path)
 
 
 def test_a_rerun_sends_nothing_and_duplicates_nothing(tmp_path: Path) -> None:
-    db, exp = workspace(tmp_path, {"suggester_editor": {"budget": 4}, "qft": {"budget": 2}})
+    db, exp = workspace(
+        tmp_path, {"suggester_editor": {"budget": 4}, "zero_shot_generation": {"budget": 2}}
+    )
     first = ScriptedBackend(good_reply)
     generate(db, exp, backend=first, chunk_size=3)
     again = ScriptedBackend(good_reply)
@@ -138,7 +140,7 @@ def test_the_same_experiment_seed_gives_the_same_plan(tmp_path: Path) -> None:
 
 
 def test_reparse_updates_rows_in_place_from_the_cache(tmp_path: Path) -> None:
-    db, exp = workspace(tmp_path, {"qft": {"budget": 2}})
+    db, exp = workspace(tmp_path, {"zero_shot_generation": {"budget": 2}})
     generate(db, exp, backend=ScriptedBackend(good_reply))
     before = rows(db, "SELECT id, status FROM problems ORDER BY id")
     db.execute("UPDATE problems SET status = 'rejected', reject_reason = 'stale'")
@@ -152,7 +154,9 @@ def test_reparse_updates_rows_in_place_from_the_cache(tmp_path: Path) -> None:
 
 
 def test_accept_untagged_is_recorded_in_the_stage_output(tmp_path: Path) -> None:
-    db, exp = workspace(tmp_path, {"qft": {"budget": 1, "params": {"accept_untagged": True}}})
+    db, exp = workspace(
+        tmp_path, {"zero_shot_generation": {"budget": 1, "params": {"accept_untagged": True}}}
+    )
     reply = "Problem:\nA tank holds 40 litres and leaks 3 litres an hour. When is it empty?"
     [report] = generate(db, exp, backend=ScriptedBackend(lambda p, r: reply))
     assert report.produced == 1

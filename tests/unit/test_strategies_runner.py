@@ -12,7 +12,7 @@ import pytest
 from pipeline.generation.generate import generate
 from pipeline.llm.request import Request
 from pipeline.strategies import STRATEGIES, STRATEGY_NAMES
-from tests.unit.strategy_doubles import SEEDS, ScriptedBackend, workspace
+from tests.unit.strategy_doubles import SEEDS, RecordingTrainer, ScriptedBackend, workspace
 
 
 def seed_in(prompt: str) -> str:
@@ -20,11 +20,19 @@ def seed_in(prompt: str) -> str:
     return next((s["question"] for s in SEEDS if s["question"] in prompt), SEEDS[0]["question"])
 
 
+def answer_of(question: str) -> str:
+    return next(s.get("answer", "") for s in SEEDS if s["question"] == question)
+
+
+def statement_in(prompt: str) -> str:
+    return prompt.split("statement of facts:\n\n", 1)[1].split("\n\nWrite a math problem", 1)[0]
+
+
 def good_reply(prompt: str, _: Request) -> str:
     """A well-formed reply for whichever default template `prompt` came from."""
     seed = seed_in(prompt)
     numbers = re.findall(r"\d+", seed)
-    if "written by teachers" in prompt:
+    if "inspired by the given one" in prompt:
         return "<problem>Ann has 5 pens and gives away 2. How many are left?</problem>"
     if "in different words" in prompt:
         return f"<problem>Here it is reworded: {seed}</problem>"
@@ -34,16 +42,23 @@ def good_reply(prompt: str, _: Request) -> str:
         return "<key_concepts>\nchain rule\nproduct rule\n</key_concepts>"
     if "suggest how to make them more challenging" in prompt:
         return "<suggestions>\n- ask for a percentage instead\n</suggestions>"
-    if "Compose a new, harder problem" in prompt:
-        return "<problem>Composed: a harder problem using the previous answer.</problem><answer>7</answer>"
-    if "inspired by it" in prompt:
-        return "".join(
-            f"<problem>Inspired problem number {i} about boats.</problem>" for i in range(4)
-        )
-    if "Turn it around" in prompt:
-        answer = next(s.get("answer", "") for s in SEEDS if s["question"] == seed)
+    if "hidden intermediate step" in prompt:
         return (
-            f"<problem>Reversed: the result is {answer}; find the first given.</problem>"
+            "<problem>Composed: a harder problem that needs the earlier result first.</problem>"
+            "<solution>First the hidden step, then one more.</solution><answer>7</answer>"
+        )
+    if "Solve the following math problem" in prompt:
+        return "The hidden step gives a value; one more step gives $\\boxed{7}$."
+    if "as a statement of facts" in prompt:
+        return f"<statement>{seed.rstrip('?')}: the answer is {answer_of(seed)}.</statement>"
+    if "except the number" in prompt:
+        target = re.search(r"except the number (\S+), and", prompt)
+        assert target is not None
+        hidden = statement_in(prompt).replace(target.group(1), "some", 1)
+        return f"<problem>{hidden} What number is 'some'?</problem>"
+    if "Turn it around" in prompt:
+        return (
+            f"<problem>Reversed: the result is {answer_of(seed)}; find the first given.</problem>"
             f"<answer>{numbers[0]}</answer>"
         )
     if "replace it with the unknown variable x" in prompt:
@@ -51,6 +66,8 @@ def good_reply(prompt: str, _: Request) -> str:
         return f"<problem>{masked}</problem><masked>{numbers[0]}</masked>"
     if "sentences of extra detail" in prompt:
         return f"<problem>{seed} His neighbour owns 4 dogs and a red bicycle.</problem>"
+    if prompt == "Write a new math problem.":  # a QFT model's minimal prompt: a bare question
+        return "What is the largest prime factor of 391?"
     return "<problem>A brand new problem: what is 17 times 3 plus one?</problem>"
 
 
@@ -65,7 +82,7 @@ def test_each_strategy_produces_problems_with_full_provenance(tmp_path: Path, na
     strategy = STRATEGIES[name]
     db, exp = workspace(tmp_path, {name: {"budget": 2}})
     backend = ScriptedBackend(good_reply)
-    [report] = generate(db, exp, backend=backend)
+    [report] = generate(db, exp, backend=backend, trainer=RecordingTrainer())
     assert (report.requested, report.produced, report.rejected_total) == (2, 2, 0)
     problems = rows(db, "SELECT * FROM problems WHERE strategy = ?", name)
     assert len(problems) == 2
@@ -73,20 +90,26 @@ def test_each_strategy_produces_problems_with_full_provenance(tmp_path: Path, na
     for p in problems:
         assert p["status"] == "ok" and p["text"] and p["model"] == "scripted-model"
         assert p["answer_rule"] == strategy.answer_rule
-        assert json.loads(p["template_version"]) == {s.name: 1 for s in strategy.stages}
+        assert json.loads(p["template_version"]) == {s.name: 1 for s in strategy.template_stages()}
         params = json.loads(p["params_json"])
         assert params["strategy"] == strategy.defaults()
         assert params["sampling"]["max_new_tokens"] == 64
         outputs = rows(db, "SELECT * FROM stage_outputs WHERE problem_id = ? ORDER BY id", p["id"])
-        assert [(o["stage"], o["round"]) for o in outputs] == [(s.name, r) for s, r in steps]
+        # an IQC slot keeps iteration `item` and runs no later round
+        ran = [
+            (s, r)
+            for s, r in steps
+            if strategy.yields != "each_round" or r <= params["inputs"]["item"]
+        ]
+        assert [(o["stage"], o["round"]) for o in outputs] == [(s.name, r) for s, r in ran]
         keys = [o["request_key"] for o in outputs if o["request_key"]]
         assert json.loads(p["request_keys"]) == keys
-        assert len(keys) == sum(1 for s, _ in steps if s.kind == "llm")
+        assert len(keys) == sum(1 for s, _ in ran if s.kind == "llm")
         for key in keys:
             assert rows(db, "SELECT status FROM requests WHERE key = ?", key) == [
                 {"status": "done"}
             ]
-        if strategy.inputs in ("taxonomy", "none"):
+        if strategy.inputs in ("taxonomy", "none", "seed_questions"):
             assert p["seed_id"] is None
             assert (p["taxonomy_node"] is not None) == (strategy.inputs == "taxonomy")
         else:
@@ -127,13 +150,7 @@ def test_deriving_strategies_store_the_masked_given(tmp_path: Path) -> None:
 
 
 def test_loops_feed_each_round_the_previous_output(tmp_path: Path) -> None:
-    db, exp = workspace(
-        tmp_path,
-        {
-            "suggester_editor": {"budget": 1, "params": {"rounds": 2}},
-            "iqc": {"budget": 1, "params": {"iterations": 2}},
-        },
-    )
+    db, exp = workspace(tmp_path, {"suggester_editor": {"budget": 1, "params": {"rounds": 2}}})
     edits = iter(
         [
             "<problem>Edited once: a much harder problem.</problem>",
@@ -152,8 +169,6 @@ def test_loops_feed_each_round_the_previous_output(tmp_path: Path) -> None:
     assert len(suggests) == 2 and "Edited once" in suggests[1]
     assert all("ask for a percentage" in p for p in backend.prompts if "suggested changes" in p)
     assert _problem(db, "suggester_editor")["text"] == "Edited twice: an even harder problem."
-    composes = [p for p in backend.prompts if "Compose a new" in p]
-    assert len(composes) == 2 and "Composed:" in composes[1] and "Answer: 7" in composes[1]
 
 
 def test_key_concepts_hide_the_seed_and_seeded_shows_it(tmp_path: Path) -> None:
@@ -168,29 +183,6 @@ def test_key_concepts_hide_the_seed_and_seeded_shows_it(tmp_path: Path) -> None:
     generate(db, exp, strategy="seeded_key_concepts", backend=backend)
     write = [p for p in backend.prompts if "tests the same concepts" in p]
     assert any(s["question"] in write[0] for s in SEEDS) and "addition" in write[0]
-
-
-def test_few_shot_shows_k_seeds_and_ask_me_anything_splits_one_reply(tmp_path: Path) -> None:
-    db, exp = workspace(
-        tmp_path,
-        {
-            "few_shot": {"budget": 1, "params": {"k": 3}},
-            "ask_me_anything": {"budget": 3, "params": {"k": 3}},
-        },
-    )
-    backend = ScriptedBackend(good_reply)
-    generate(db, exp, backend=backend)
-    few = [p for p in backend.prompts if "written by teachers" in p][0]
-    assert sum(s["question"] in few for s in SEEDS) == 3
-    ama = rows(db, "SELECT * FROM problems WHERE strategy = 'ask_me_anything' ORDER BY id")
-    assert [p["text"] for p in ama] == [
-        f"Inspired problem number {i} about boats." for i in range(3)
-    ]
-    assert len({p["seed_id"] for p in ama}) == 1
-    assert len([p for p in backend.prompts if "inspired by it" in p]) == 1
-    assert (
-        len(json.loads(few and _problem(db, "few_shot")["params_json"])["inputs"]["seed_ids"]) == 3
-    )
 
 
 def test_taxonomy_prompts_name_the_picked_topic(tmp_path: Path) -> None:

@@ -34,23 +34,25 @@ def db(tmp_path: Path) -> Database:
 
 
 def test_versions_append_and_identical_bodies_do_not(db: Database) -> None:
-    v1, added = add_template_version(db, "qft", "write", "one")
+    v1, added = add_template_version(db, "zero_shot_generation", "write", "one")
     assert (v1.version, added) == (1, True)
-    v2, added = add_template_version(db, "qft", "write", "two", "edit")
+    v2, added = add_template_version(db, "zero_shot_generation", "write", "two", "edit")
     assert (v2.version, added) == (2, True)
-    same, added = add_template_version(db, "qft", "write", "two")
+    same, added = add_template_version(db, "zero_shot_generation", "write", "two")
     assert (same.version, added) == (2, False)
-    assert [v.body for v in template_history(db, "qft", "write")] == ["one", "two"]
-    assert latest_template(db, "qft", "write") == v2
+    assert [v.body for v in template_history(db, "zero_shot_generation", "write")] == ["one", "two"]
+    assert latest_template(db, "zero_shot_generation", "write") == v2
 
 
 def test_defaults_are_seeded_once_and_upgraded_only_when_unedited(db: Database) -> None:
-    assert seed_default_template(db, "qft", "write", "default A")
-    assert not seed_default_template(db, "qft", "write", "default A")
-    assert seed_default_template(db, "qft", "write", "default B")  # a package upgrade
-    add_template_version(db, "qft", "write", "my edit", "mine")
-    assert not seed_default_template(db, "qft", "write", "default C")
-    latest = latest_template(db, "qft", "write")
+    assert seed_default_template(db, "zero_shot_generation", "write", "default A")
+    assert not seed_default_template(db, "zero_shot_generation", "write", "default A")
+    assert seed_default_template(
+        db, "zero_shot_generation", "write", "default B"
+    )  # a package upgrade
+    add_template_version(db, "zero_shot_generation", "write", "my edit", "mine")
+    assert not seed_default_template(db, "zero_shot_generation", "write", "default C")
+    latest = latest_template(db, "zero_shot_generation", "write")
     assert latest is not None and latest.body == "my edit"
 
 
@@ -85,7 +87,7 @@ def test_set_template_checks_the_stage_and_variables(db: Database) -> None:
 def test_export_edit_import_round_trip(db: Database, tmp_path: Path) -> None:
     folder = tmp_path / "prompts"
     written = export_templates(db, folder)
-    assert len(written) == 17 and (folder / "fobar" / "strategy.json").exists()
+    assert len(written) == 20 and (folder / "fobar" / "strategy.json").exists()
     assert (folder / "iqc" / "compose.txt").read_text() == default_templates()["iqc"][
         "compose"
     ] + "\n"
@@ -105,8 +107,8 @@ def test_export_edit_import_round_trip(db: Database, tmp_path: Path) -> None:
     [
         ("nosuch/write.txt", "x", "'nosuch' is not a strategy"),
         ("qft/rewrite.txt", "x", "no stage 'rewrite'"),
-        ("qft/write.txt", "{{ topic }}", "unknown variable"),
-        ("qft/write.txt", "{{ 1 + 1 }}", "not a placeholder"),
+        ("zero_shot_generation/write.txt", "{{ topic }}", "unknown variable"),
+        ("zero_shot_generation/write.txt", "{{ 1 + 1 }}", "not a placeholder"),
     ],
 )
 def test_a_bad_file_aborts_the_import_and_changes_nothing(
@@ -128,7 +130,7 @@ def test_preview_renders_a_real_seed(db: Database, tmp_path: Path) -> None:
     from tests.unit.strategy_doubles import SEEDS, workspace
 
     (tmp_path / "ws").mkdir()
-    ws, _ = workspace(tmp_path / "ws", {"qft": {"budget": 1}})
+    ws, _ = workspace(tmp_path / "ws", {"zero_shot_generation": {"budget": 1}})
     text = preview_prompt(ws, get_strategy("distraction_insertion"), "distract")
     assert SEEDS[0]["question"] in text and "{{" not in text
     text = preview_prompt(ws, get_strategy("suggester_editor"), "edit")

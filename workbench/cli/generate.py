@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-)
 
-from pipeline.generation.generate import GenerationProgress, StrategyReport, generate
+from pipeline.generation.generate import StrategyReport, generate
 from workbench.cli.options import db_option, open_workspace
-
-console = Console(stderr=True)
+from workbench.cli.progress import reporter_bar
 
 
 @click.command(name="generate")
@@ -34,43 +26,54 @@ console = Console(stderr=True)
     help="Run stored problems again and update them in place: with unchanged templates the "
     "model is not called (cached), so changed parsers and checks are re-applied.",
 )
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where named benchmarks live, for budget_mode = 'kept' (default: $FLAMES_DATA_DIR).",
+)
+@click.option(
+    "--max-attempts",
+    type=click.IntRange(min=1, max=100),
+    default=3,
+    show_default=True,
+    help="Tries per model request in this run before it counts as failed.",
+)
+@click.option(
+    "--no-retry-failed",
+    is_flag=True,
+    help="Do not resend requests that failed in an earlier run.",
+)
 @db_option
 def command(
-    experiment: str, strategy: str | None, limit: int | None, reparse: bool, db_path: str
+    experiment: str,
+    strategy: str | None,
+    limit: int | None,
+    reparse: bool,
+    data_dir: Path | None,
+    max_attempts: int,
+    no_retry_failed: bool,
+    db_path: str,
 ) -> None:
     """Generate problems with EXPERIMENT's enabled strategies.
 
     Resumable: slots already stored are skipped and finished model calls come from
     the request cache, so running the same command again continues where it stopped.
-    Prints per strategy: requested, produced, and rejected by reason.
+    Prints per strategy: requested, produced, and rejected by reason; for a strategy with
+    budget_mode = "kept", the rounds it took to reach its target of surviving problems.
     """
     db = open_workspace(db_path)
-    with Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[detail]}"),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    ) as progress:
-        tasks: dict[str, TaskID] = {}
-
-        def update(event: GenerationProgress) -> None:
-            task = tasks.get(event.strategy)
-            if task is None:
-                task = progress.add_task(event.strategy, total=event.slots_total, detail="")
-                tasks[event.strategy] = task
-            detail = event.stage or ""
-            if event.requests is not None and event.requests.total:
-                r = event.requests
-                detail += f"  requests {r.done}/{r.total}"
-                if r.tokens_per_s:
-                    detail += f", {r.tokens_per_s:.0f} tok/s"
-            progress.update(task, completed=event.slots_done, detail=detail)
-
+    with reporter_bar("generate") as progress:
         reports = generate(
-            db, experiment, strategy=strategy, limit=limit, on_progress=update, reparse=reparse
+            db,
+            experiment,
+            strategy=strategy,
+            limit=limit,
+            progress=progress,
+            reparse=reparse,
+            data_dir=data_dir,
+            max_attempts=max_attempts,
+            retry_failed=not no_retry_failed,
         )
     print_reports(reports)
 
@@ -88,6 +91,7 @@ def print_reports(reports: list[StrategyReport]) -> None:
         )
         for reason, count in sorted(r.rejected.items(), key=lambda kv: (-kv[1], kv[0])):
             click.echo(f"{'':<{width}}    rejected {count} x {reason}")
+        _print_rounds(r, width)
     untagged = sum(n for r in reports for k, n in r.rejected.items() if k.startswith("missing_"))
     if untagged and untagged * 2 >= sum(r.rejected_total for r in reports):
         click.echo(
@@ -102,4 +106,20 @@ def print_reports(reports: list[StrategyReport]) -> None:
     if failed:
         click.echo(
             f"{failed} problems failed on a model error; run the command again to retry them"
+        )
+
+
+def _print_rounds(report: StrategyReport, width: int) -> None:
+    """Fill-to-target: the yield of each round and whether the target was reached."""
+    if report.target is None:
+        return
+    for r in report.rounds:
+        click.echo(
+            f"{'':<{width}}    round {r.round}: tried {r.attempts}, parsed {r.parsed}, "
+            f"kept {r.kept} (yield {r.yield_rate:.0%}), {r.kept_total}/{report.target} kept"
+        )
+    if report.short:
+        click.echo(
+            f"{'':<{width}}    stopped at the attempts cap with {report.kept}/{report.target} "
+            "unique, clean problems: raise attempts_cap or fix what the rejections name"
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import textwrap
 from pathlib import Path
 
 import click
@@ -63,11 +64,17 @@ def show(name: str, stage: str | None, as_json: bool, db_path: str) -> None:
         return
     click.echo(f"{strategy.title} ({strategy.name}): {strategy.summary}")
     click.echo(f"inputs: {strategy.inputs}   answer rule: {strategy.answer_rule}")
+    if strategy.yields != "one":
+        click.echo(f"yields: {strategy.yields.replace('_', ' ')} (one problem per slot)")
     click.echo("stages:")
     for s in strategy.stages:
         loop = f", repeated by {s.repeat}" if s.repeat else ""
-        needs = ", ".join(s.sections) or "no model call"
-        click.echo(f"  {s.name} (v{versions[s.name].version}): {s.help} [{needs}{loop}]")
+        if s.kind == "train":
+            click.echo(f"  {s.name} (training, no template): {s.help}")
+            continue
+        needs = "the whole reply" if s.whole_reply else ", ".join(s.sections) or "no model call"
+        checked = ", checked" if s.check is not None else ""
+        click.echo(f"  {s.name} (v{versions[s.name].version}): {s.help} [{needs}{loop}{checked}]")
     click.echo("params:" if strategy.params else "params: none")
     for p in strategy.params:
         bounds = (
@@ -77,6 +84,9 @@ def show(name: str, stage: str | None, as_json: bool, db_path: str) -> None:
         )
         choices = f" one of {', '.join(p.choices)}" if p.choices else ""
         click.echo(f"  {p.name} ({p.type}, default {p.default!r}{bounds}{choices}): {p.help}")
+    click.echo("")
+    for line in textwrap.wrap(strategy.note, width=88):
+        click.echo(line)
 
 
 @command.command(name="export")
