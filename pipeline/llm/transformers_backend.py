@@ -11,13 +11,13 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterator, Sequence
-from pathlib import Path
 from typing import Any
 
 from pipeline.errors import FlamesError
 from pipeline.llm.backend import Completion, chat_template_text, truncate_at_stop
+from pipeline.llm.models import load_causal_lm, model_identity, resolve_model
 from pipeline.llm.request import Request
-from pipeline.llm.spec import EMBEDDED_MODEL, ModelSpec
+from pipeline.llm.spec import ModelSpec
 
 # OpenMP's default busy-wait makes torch 10-15x slower when other busy processes share the
 # CPU (16 tokens: 66 s against 4.3 s, measured on a loaded 2-core box); waiting passively
@@ -49,20 +49,15 @@ class TransformersBackend:
     @classmethod
     def load(cls, spec: ModelSpec) -> TransformersBackend:
         """Load `spec.model` (a folder, a Hub id, or the embedded default)."""
-        source = _resolve_model(spec.model)  # before the heavy imports: bad paths fail fast
+        source = resolve_model(spec.model)  # before the heavy imports: bad paths fail fast
         import torch
-        from transformers import AutoModelForCausalLM, AutoTokenizer
         from transformers.utils import logging as hf_logging
 
         hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]  # our own bar counts
         device = _device(spec.device, torch)
         dtype = _dtype(spec.dtype, device, torch)
-        try:
-            tokenizer = AutoTokenizer.from_pretrained(source)
-            model: Any = AutoModelForCausalLM.from_pretrained(source, dtype=dtype)
-        except (OSError, ValueError) as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise FlamesError(f"cannot load model '{spec.model}': {first}") from exc
+        # A LoRA output folder loads as its base with the adapter merged in (pipeline.llm.models).
+        model, tokenizer = load_causal_lm(source, dtype=dtype)
         model.to(device)
         model.eval()
         tokenizer.padding_side = "left"
@@ -70,7 +65,7 @@ class TransformersBackend:
             tokenizer.pad_token = tokenizer.eos_token
         if spec.chat_template:
             tokenizer.chat_template = chat_template_text(spec.chat_template)
-        return cls(model, tokenizer, spec.model, spec.max_batch_size)
+        return cls(model, tokenizer, model_identity(spec.model), spec.max_batch_size)
 
     def generate(self, requests: Sequence[Request]) -> Iterator[tuple[int, Completion | Exception]]:
         """Generate in length-sorted batches; yield every row of a batch when it is done."""
@@ -168,23 +163,8 @@ class TransformersBackend:
 
 
 def _resolve_model(model: str) -> str:
-    if model == EMBEDDED_MODEL:
-        from pipeline.llm.embedded import model_dir
-
-        return str(model_dir())
-    path = Path(model).expanduser()
-    if path.exists():
-        if not (path / "config.json").is_file():
-            raise FlamesError(
-                f"model path {model}: no config.json there; "
-                "give a folder saved with save_pretrained"
-            )
-        return str(path)
-    if model.startswith(("/", ".", "~")) or model.count("/") > 1:
-        raise FlamesError(
-            f"model path {model} does not exist; fix 'model' in the model spec or give --model"
-        )
-    return model  # a Hugging Face Hub id, loaded from the local Hub cache
+    """The folder or Hub id of `model`'s weights (an adapter folder: its base's)."""
+    return resolve_model(model).weights
 
 
 def _device(device: str, torch: Any) -> str:

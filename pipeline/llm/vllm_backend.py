@@ -16,8 +16,9 @@ from typing import Any
 
 from pipeline.errors import FlamesError
 from pipeline.llm.backend import Completion, chat_template_text, truncate_at_stop
+from pipeline.llm.models import merge_adapter, model_identity, resolve_model
 from pipeline.llm.request import Request
-from pipeline.llm.spec import EMBEDDED_MODEL, ModelSpec
+from pipeline.llm.spec import ModelSpec
 
 BATCHES_PER_CALL = 8
 REPLICA_START_S = 1800.0  # loading a large model onto its GPUs can take many minutes  # the engine hands over max_batch_size * this; vLLM schedules within it
@@ -61,10 +62,10 @@ class VllmBackend:
         if spec.chat_template:
             spec = replace(spec, chat_template=chat_template_text(spec.chat_template))
         if dp == 1:
-            return cls(spec, spec.model, _make_llm(spec, model), [])
+            return cls(spec, model_identity(spec.model), _make_llm(spec, model), [])
         visible = _visible_gpus(gpus)
         replicas = [_Replica(spec, model, visible[r * tp : (r + 1) * tp]) for r in range(dp)]
-        backend = cls(spec, spec.model, None, replicas)
+        backend = cls(spec, model_identity(spec.model), None, replicas)
         for replica in replicas:  # wait until every replica has its engine, or say why not
             state, detail = replica.outbox.get(timeout=REPLICA_START_S)
             if state != "ready":
@@ -210,13 +211,15 @@ def _completion(out: Any, request: Request) -> Completion:
 
 
 def _model_path(model: str) -> str:
-    if model == EMBEDDED_MODEL:
-        from pipeline.llm.embedded import model_dir
+    """The weights folder vLLM loads; a LoRA output folder is merged once, then loaded.
 
-        return str(model_dir())
-    if model.startswith(("/", ".", "~")) and not os.path.exists(os.path.expanduser(model)):
-        raise FlamesError(f"model path {model} does not exist; fix 'model' in the model spec")
-    return os.path.expanduser(model)
+    Merging (not vLLM's `enable_lora`/`LoRARequest`) keeps one code path for every model,
+    serves at full speed, and needs no LoRA rank limits set on the engine.
+    """
+    source = resolve_model(model)
+    if source.adapter is not None:
+        return str(merge_adapter(source.adapter))
+    return source.weights
 
 
 def _visible_gpus(count: int) -> list[str]:
