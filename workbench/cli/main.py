@@ -31,6 +31,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "blend": ("workbench.cli.blend", "Blend strategies into a training set."),
     "export": ("workbench.cli.export", "Export datasets (SFT, RFT, DPO, per-step DPO)."),
     "grade": ("workbench.cli.grade", "Grade predicted answers against gold answers."),
+    "train": ("workbench.cli.train", "Train a student (SFT/DPO, LoRA or full) through TRL."),
     "dedup": ("workbench.cli.dedup", "Find exact and near-duplicate problems."),
     "decontaminate": ("workbench.cli.decontaminate", "Flag problems that overlap benchmarks."),
     "tui": ("workbench.cli.tui", "Open the terminal workbench."),
