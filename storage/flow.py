@@ -215,3 +215,38 @@ def kept_arm_problems(
         [experiment_id, arm, *params],
     ).fetchall()
     return [int(r[0]) for r in rows]
+
+
+def problem_texts(db: Database, problem_ids: Sequence[int]) -> dict[int, str]:
+    """Problem id -> text, for the given ids."""
+    found: dict[int, str] = {}
+    ids = list(problem_ids)
+    for start in range(0, len(ids), 500):
+        part = ids[start : start + 500]
+        marks = ",".join("?" for _ in part)
+        for pid, text in db.execute(
+            f"SELECT id, text FROM problems WHERE id IN ({marks})", part
+        ).fetchall():
+            found[int(pid)] = str(text)
+    return found
+
+
+def strategy_sizes(db: Database, experiment_id: int, *, ok_only: bool = False) -> dict[str, int]:
+    """Problems generated per strategy (any status, or only those not rejected)."""
+    status = "AND status = 'ok'" if ok_only else ""
+    rows = db.execute(
+        f"SELECT strategy, COUNT(*) FROM problems WHERE experiment_id = ? {status}"
+        " GROUP BY strategy",
+        [experiment_id],
+    ).fetchall()
+    return {str(r[0]): int(r[1]) for r in rows}
+
+
+def arm_strategy_sizes(db: Database, experiment_id: int, arm: str) -> dict[str, int]:
+    """The arm's problems per strategy."""
+    rows = db.execute(
+        "SELECT p.strategy, COUNT(*) FROM arm_problems a JOIN problems p ON p.id = a.problem_id"
+        " WHERE a.experiment_id = ? AND a.arm = ? GROUP BY p.strategy",
+        [experiment_id, arm],
+    ).fetchall()
+    return {str(r[0]): int(r[1]) for r in rows}

@@ -67,9 +67,7 @@ def dedup_stage(ctx: StageContext) -> StageResult:
         ctx.db,
         ctx.config.name,
         threshold,
-        progress=lambda step, done, total: ctx.progress(
-            ProgressEvent(f"dedup {step}", done, total)
-        ),
+        progress=ctx.progress,
     )
     return StageResult(
         f"{summary.items} problems, {summary.exact_dups} exact duplicates, "
@@ -105,7 +103,7 @@ def decontaminate_stage(ctx: StageContext) -> StageResult:
         index,
         containment,
         specs,
-        progress=lambda done, total: ctx.progress(ProgressEvent("decontaminate", done, total)),
+        progress=ctx.progress,
     )
     return StageResult(
         f"{summary.contaminated} of {summary.problems} problems overlap "
@@ -157,13 +155,12 @@ def select_stage(ctx: StageContext) -> StageResult:
 
     members: list[int] = []
     for strategy, budget in arm_plan(ctx.config).items():
-        settings = ctx.config.strategies[strategy]
         members += rows.strategy_prefix(
             ctx.db,
             ctx.experiment_id,
             strategy,
             budget,
-            kept_only=getattr(settings, "budget_mode", "attempts") == "kept",
+            kept_only=_kept_mode(ctx.config, strategy),
         )
     for arm in ctx.node.arms:
         rows.set_arm_problems(ctx.db, ctx.experiment_id, arm, members)
@@ -175,6 +172,193 @@ def select_stage(ctx: StageContext) -> StageResult:
         {"problems": len(members), "kept": len(kept), "selection": selection.to_dict()},
         digest=_ids_digest(kept),
     )
+
+
+def blend_stage(ctx: StageContext) -> StageResult:
+    """The arm's training set: its blend of kept problems, one solution each (JSONL + card).
+
+    Ratios are restricted to the strategies the arm runs (a strategy arm blends its one
+    strategy); no ratios means equal shares; no total means every kept problem.
+    """
+    from pipeline.datasets.blend import export_blend
+    from pipeline.selection.selection import Selection
+
+    plan = arm_plan(ctx.config)
+    _check_whole_strategies(ctx, plan)
+    ratios = {s: float(r) for s, r in ctx.config.blend.ratios.items() if s in plan and r > 0}
+    ratios = ratios or {s: 1.0 for s in plan}
+    total = ctx.config.blend.total or int(ctx.upstream["select"]["kept"])
+    if not ratios or total <= 0:
+        raise ConfigError(
+            f"arm '{ctx.arm}' keeps no problems: nothing to train on (see `flames filter "
+            f"{ctx.config.name}` and the arm's filter settings)"
+        )
+    path = ctx.node_dir() / "blend.jsonl"
+    result = export_blend(
+        ctx.db,
+        ctx.experiment_id,
+        ratios,
+        total,
+        Selection.from_config(ctx.config.filter),
+        path,
+        overwrite=True,
+        name=f"{ctx.config.name}-{ctx.arm}",
+        command=f"flames run {ctx.config.name} --arm {ctx.arm} --until blend",
+        arm=ctx.arm,
+        progress=ctx.progress,
+    )
+    written = sum(result.written.values())
+    short = [f"{line.strategy} short by {line.short}" for line in result.plan if line.short]
+    return StageResult(
+        f"{written} of {total} examples" + (f" ({'; '.join(short)})" if short else ""),
+        {"path": str(path), "examples": written, "total": total},
+        digest=_file_digest(path),
+    )
+
+
+def _check_whole_strategies(ctx: StageContext, plan: dict[str, int]) -> None:
+    """The blend draws from whole strategies: an arm may not own only part of one (yet)."""
+    every = rows.strategy_sizes(ctx.db, ctx.experiment_id)
+    ok = rows.strategy_sizes(ctx.db, ctx.experiment_id, ok_only=True)
+    members = rows.arm_strategy_sizes(ctx.db, ctx.experiment_id, ctx.arm)
+    partial = [
+        s
+        for s in plan
+        if members.get(s, 0) < (ok if _kept_mode(ctx.config, s) else every).get(s, 0)
+    ]
+    if partial:
+        raise ConfigError(
+            f"arm '{ctx.arm}' owns part of strategy '{partial[0]}' (a lower budget than another "
+            "arm); the blend draws from whole strategies: give arms the same budget per "
+            "strategy and vary blend.total for a data-size ladder"
+        )
+
+
+def dataset_stage(ctx: StageContext) -> StageResult:
+    """The method's training file: the blend itself for SFT; RFT/DPO data from the SFT student."""
+    method = ctx.node.inputs["method"]
+    blend = ctx.upstream["blend"]
+    if method == "sft":
+        return StageResult(
+            f"SFT on the blend: {blend['examples']} examples",
+            {"path": blend["path"], "rows": blend["examples"], "method": method},
+            digest=str(blend["digest"]),
+        )
+    raise ConfigError(
+        f"training.method = '{method}': building its dataset from the SFT student is not "
+        "available in `flames run` yet; use `flames export` for it, or method = 'sft'"
+    )
+
+
+def train_stage(ctx: StageContext) -> StageResult:
+    """The arm's student trained on its dataset (TRL via accelerate; resumes a killed run)."""
+    from pipeline.training.run import train
+    from pipeline.training.spec import TrainSpec
+
+    method = ctx.node.inputs["method"]
+    settings = ctx.config.training
+    start = ctx.config.models.student.model
+    continues = method in ("dpo", "step_dpo") or (method == "rft" and settings.rft_start != "base")
+    if continues:
+        start = str(ctx.upstream["sft_train"]["model"])
+    spec = TrainSpec(
+        data=str(ctx.upstream["dataset"]["path"]),
+        model=start,
+        out=str(ctx.node_dir() / "model"),
+        method=method,
+        settings=settings,
+    )
+    result = train(
+        spec,
+        progress=ctx.progress,
+        db_path=_db_path(ctx),
+        experiment_id=ctx.experiment_id,
+        arm_id=_arm_id(ctx, required=False),
+        say=lambda line: ctx.progress(ProgressEvent("train", 0, None, line)),
+    )
+    model = result.model_dir
+    chosen = "last"
+    if ctx.config.evaluation.checkpoint == "best" and result.best is not None:
+        model, chosen = str(result.best.path), f"best of {len(result.checkpoint_scores)}"
+    resumed = f", resumed from step {result.resumed_from}" if result.resumed_from else ""
+    return StageResult(
+        f"{method} from {start}: {result.steps} steps{resumed} -> {model} ({chosen} checkpoint)",
+        {
+            "model": model,
+            "training_run_id": result.run_id,
+            "steps": result.steps,
+            "checkpoint": chosen,
+        },
+    )
+
+
+def _db_path(ctx: StageContext) -> str | None:
+    row = ctx.db.execute("PRAGMA database_list").fetchone()
+    return str(row[2]) if row and row[2] else None
+
+
+def eval_stage(ctx: StageContext) -> StageResult:
+    """The arm's trained student (or, for the base row, the untrained one) on the benchmarks."""
+    import dataclasses
+
+    from pipeline.benchmarks.registry import Prompt
+    from pipeline.evaluation.evaluate import Attachment, evaluate
+
+    evaluation = ctx.config.evaluation
+    student = ctx.config.models.student
+    if ctx.arm == BASE_ARM:
+        model, attach = student, Attachment(ctx.experiment_id, role="base")
+    else:
+        trained = ctx.upstream["train"]
+        model = dataclasses.replace(student, model=str(trained["model"]))
+        attach = Attachment(
+            ctx.experiment_id,
+            arm_id=_arm_id(ctx),
+            role="arm",
+            training_run_id=trained.get("training_run_id"),
+            checkpoint=trained.get("checkpoint"),
+            checkpoint_step=trained.get("checkpoint_step"),
+        )
+    prompt = Prompt(evaluation.prompt, evaluation.system) if evaluation.prompt else None
+    report = evaluate(
+        ctx.db,
+        model,
+        list(evaluation.benchmarks),
+        sampling=ctx.config.sampling.eval,
+        prompt=prompt,
+        data_dir=evaluation.data_dir or ctx.data_dir,
+        limit=evaluation.limit,
+        attach=attach,
+        backend=ctx.backend,
+        progress=ctx.progress,
+    )
+    scores = ", ".join(
+        f"{name} {b.score.accuracy:.1%} of {b.score.n}" for name, b in report.benchmarks.items()
+    )
+    return StageResult(
+        f"{model.model}: {scores}",
+        {"runs": {name: b.run_id for name, b in report.benchmarks.items()}},
+        failures=report.failed,
+    )
+
+
+def _arm_id(ctx: StageContext, *, required: bool = True) -> int | None:
+    from storage.experiments import arm_rows
+
+    for row in arm_rows(ctx.db, ctx.experiment_id):
+        if row["name"] == ctx.arm:
+            return int(row["id"])
+    if not required:
+        return None
+    raise ConfigError(
+        f"experiment '{ctx.config.name}' declares no arms: add [[arms]] (an arm per variant) "
+        "so its evaluations have a row to belong to"
+    )
+
+
+def _kept_mode(config: Any, strategy: str) -> bool:
+    """Whether a strategy's budget counts kept problems (fill to target), not attempts."""
+    return getattr(config.strategies[strategy], "budget_mode", "attempts") == "kept"
 
 
 def _ids_digest(ids: list[int]) -> str:
@@ -189,23 +373,16 @@ def _file_digest(path: Path) -> str:
     return digest.hexdigest()[:16]
 
 
-def _not_ready(stage: str) -> StageFunction:
-    def run(ctx: StageContext) -> StageResult:
-        raise ConfigError(f"the {stage} stage is not available in this build")
-
-    return run
-
-
 STAGE_FUNCTIONS: dict[str, StageFunction] = {
     "generate": generate_stage,
     "dedup": dedup_stage,
     "decontaminate": decontaminate_stage,
     "solve": solve_stage,
     "select": select_stage,
-    "blend": _not_ready("blend"),
-    "dataset": _not_ready("dataset"),
-    "train": _not_ready("train"),
-    "eval": _not_ready("eval"),
+    "blend": blend_stage,
+    "dataset": dataset_stage,
+    "train": train_stage,
+    "eval": eval_stage,
 }
 
 __all__ = ["BASE_ARM", "STAGE_FUNCTIONS"]
