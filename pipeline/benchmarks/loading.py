@@ -1,142 +1,184 @@
-"""Benchmark items to decontaminate against: local JSONL files, short names, or `hf:` ids.
+"""Loading benchmarks by spec: a registry name, `NAME=SOURCE`, a file path, or an `hf:` id.
 
-Kept small on purpose, so it can later delegate to the seed importer's field
-mapping. A short name (`gsm8k`) resolves to `<data dir>/<name>/test.jsonl`,
-where the data dir is given explicitly or by $FLAMES_DATA_DIR; the product
-never assumes where data lives.
+- `gsm8k`: the registry's benchmark, from `<data dir>/gsm8k/test.jsonl` (`--data-dir` or
+  $FLAMES_DATA_DIR), or from its package (`champ_heldout`). Never the network unasked,
+  except `math`, which only the Hub publishes (`math/test.jsonl` under the data dir wins).
+- `gsm8k=hub`: its usual Hub copy (`hf:openai/gsm8k:main:test`).
+- `gsm8k=hf:ORG/NAME:SPLIT`, `gsmplus=my/gsmplus.jsonl`: the registry's field mapping and
+  subset filter applied to another copy.
+- `path/to/file.jsonl` (also .json, .csv, .parquet): fields detected row by row; a file
+  named `<name>/test.jsonl` takes `<name>`'s definition when the registry has it.
+- `hf:ORG/NAME[:CONFIG]:SPLIT`: through `datasets.load_dataset`, fields detected.
+Rows are read by the seed importer's readers (`pipeline.seeds.sources`), so a bad line is
+reported the same way everywhere. The product never assumes where data lives.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+from pipeline.benchmarks.items import BenchItem, map_rows
+from pipeline.benchmarks.registry import BENCHMARKS, Benchmark, get_benchmark
 from pipeline.errors import ConfigError, InputError
-from pipeline.jsonl import decode_line
+from pipeline.seeds.sources import parse_hub_id, read_source
+
+__all__ = [
+    "DATA_DIR_ENV",
+    "BenchItem",
+    "LoadedBenchmark",
+    "data_root",
+    "load_benchmark",
+    "load_benchmarks",
+    "open_benchmark",
+]
 
 DATA_DIR_ENV = "FLAMES_DATA_DIR"
-# Single text fields, in the order they are tried.
-TEXT_FIELDS = ("question", "problem", "input", "text", "Question", "Problem")
-# Fields that name an item, in the order they are tried (else the 1-based row).
-ID_FIELDS = ("id", "unique_id", "ID", "idx", "question_number")
+HUB = "hub"  # `NAME=hub`: the registry benchmark's own Hub copy
 
 
 @dataclass(frozen=True)
-class BenchItem:
-    """One benchmark problem: which benchmark, which item in it, and its text."""
+class LoadedBenchmark:
+    """A benchmark's definition, where its items were read from, the items, and their digest.
 
-    benchmark: str
-    item: Any
-    text: str
+    `digest` identifies the item list (texts and golds, in order): two evaluations pair
+    item by item only when their digests agree.
+    """
 
-
-def item_text(row: Mapping[str, Any]) -> str | None:
-    """The problem text of a benchmark row in any of the common layouts, or None."""
-    for body, question in (("Body", "Question"), ("body", "question")):
-        if isinstance(row.get(body), str) and isinstance(row.get(question), str):
-            return f"{row[body].strip()} {row[question].strip()}".strip()
-    context = row.get("context")
-    for name in TEXT_FIELDS:
-        value = row.get(name)
-        if isinstance(value, str):
-            if isinstance(context, str) and context.strip():
-                return f"{context.strip()} {value}"
-            return value
-    return None
+    name: str
+    definition: Benchmark
+    source: str
+    items: list[BenchItem]
+    digest: str
 
 
-def _item_id(row: Mapping[str, Any], number: int) -> Any:
-    for name in ID_FIELDS:
-        value = row.get(name)
-        if isinstance(value, str | int) and not isinstance(value, bool):
-            return value
-    return number
-
-
-def items_from_rows(name: str, rows: Iterable[Mapping[str, Any]], where: str) -> list[BenchItem]:
-    """Benchmark items from rows; a row without a recognisable text field is an error."""
-    items: list[BenchItem] = []
-    for number, row in enumerate(rows, start=1):
-        text = item_text(row)
-        if text is None:
-            fields = ", ".join(sorted(row)[:8])
-            raise InputError(
-                f"no problem text (looked for {', '.join(TEXT_FIELDS)} or "
-                f"Body+Question; the row has {fields})",
-                path=where,
-                line=number,
-            )
-        items.append(BenchItem(benchmark=name, item=_item_id(row, number), text=text))
-    return items
-
-
-def _read_jsonl(path: Path) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = []
-    with open(path, "rb") as handle:
-        for lineno, raw in enumerate(handle, start=1):
-            if raw.strip():
-                rows.append(decode_line(raw, str(path), lineno))
-    return rows
-
-
-def _name_for(path: Path) -> str:
-    # ../data/gsm8k/test.jsonl names itself "gsm8k"; other files by their stem.
-    return path.parent.name if path.stem in ("test", "train", "validation") else path.stem
-
-
-def _load_hf(spec: str) -> list[BenchItem]:
-    """`hf:ORG/NAME[:CONFIG]:SPLIT` through `datasets.load_dataset` (needs the Hub or its cache)."""
-    parts = spec[3:].split(":")
-    if len(parts) not in (2, 3) or not all(parts):
-        raise ConfigError(
-            f"benchmark '{spec}': write hf:ORG/NAME:SPLIT or hf:ORG/NAME:CONFIG:SPLIT"
-        )
-    name, config, split = (parts[0], None, parts[1]) if len(parts) == 2 else parts
-    import datasets
-
-    try:
-        data = datasets.load_dataset(name, config, split=split)
-    except Exception as exc:  # the Hub client raises many types; all mean "cannot load"
-        raise ConfigError(f"benchmark '{spec}': cannot load from the Hub ({exc})") from None
-    return items_from_rows(name, data, spec)
-
-
-def resolve(spec: str, data_dir: str | Path | None = None) -> Path:
-    """The file a benchmark spec names: a path, or a short name under the data dir."""
-    path = Path(spec)
-    if path.is_file():
-        return path
+def data_root(data_dir: str | Path | None) -> Path | None:
+    """The data dir given, else $FLAMES_DATA_DIR, else None."""
     root = data_dir or os.environ.get(DATA_DIR_ENV)
-    if root and "/" not in spec:
-        candidate = Path(root) / spec / "test.jsonl"
-        if candidate.is_file():
-            return candidate
-    hint = (
-        f"no {root}/{spec}/test.jsonl either"
-        if root
-        else f"give a path, an hf: id, or a short name with --data-dir / ${DATA_DIR_ENV}"
-    )
-    raise ConfigError(f"benchmark '{spec}': not a file ({hint})")
+    return Path(root) if root else None
 
 
-def load_benchmark(spec: str, data_dir: str | Path | None = None) -> list[BenchItem]:
-    """Items of one benchmark: a JSONL path, a short name, or `hf:ORG/NAME[:CONFIG]:SPLIT`."""
+def open_benchmark(
+    spec: str, data_dir: str | Path | None = None, *, need_gold: bool = True
+) -> LoadedBenchmark:
+    """Read the benchmark `spec` names (see the module docstring), all of its items.
+
+    Raises ConfigError for an unknown name or a benchmark with nowhere to be read from,
+    InputError for a row without a question (or, with `need_gold`, without an answer).
+    """
+    spec = spec.strip()
+    name, source = _split(spec)
+    root = data_root(data_dir)
+    if source is not None:
+        definition = BENCHMARKS.get(name) or Benchmark(name, f"{name} ({source})")
+        if source == HUB:
+            source = _hub_of(get_benchmark(name))
+        if not source.startswith("hf:") and not Path(source).is_file():
+            raise ConfigError(f"benchmark '{name}': {source} is not a file")
+        return _load(definition, source, need_gold)
     if spec.startswith("hf:"):
-        return _load_hf(spec)
-    path = resolve(spec, data_dir)
-    return items_from_rows(_name_for(path), _read_jsonl(path), str(path))
+        try:
+            parse_hub_id(spec)  # a malformed id fails here, before the Hub is asked
+        except InputError as exc:
+            raise ConfigError(f"benchmark {exc}") from None
+        title = spec[3:].split(":")[0]
+        return _load(Benchmark(title, title), spec, need_gold)
+    path = Path(spec).expanduser()
+    if path.is_file():
+        named = _name_for(path)
+        definition = BENCHMARKS.get(named) or Benchmark(named, named)
+        return _load(definition, str(path), need_gold)
+    if spec in BENCHMARKS:
+        definition = BENCHMARKS[spec]
+        return _load(definition, _source_of(definition, root), need_gold)
+    if root is not None and "/" not in spec and (root / spec / "test.jsonl").is_file():
+        # A folder laid out like the registry's but not in it: detected fields.
+        return _load(Benchmark(spec, spec), str(root / spec / "test.jsonl"), need_gold)
+    get_benchmark(spec)  # raises: unknown name, listing the known ones
+    raise AssertionError("unreachable")
+
+
+def load_benchmark(
+    spec: str, data_dir: str | Path | None = None, *, need_gold: bool = False
+) -> list[BenchItem]:
+    """The items of one benchmark spec (decontamination needs no gold answers)."""
+    return open_benchmark(spec, data_dir, need_gold=need_gold).items
 
 
 def load_benchmarks(specs: Iterable[str], data_dir: str | Path | None = None) -> list[BenchItem]:
-    """Items of several benchmarks, in the order given."""
+    """Items of several benchmark specs, in the order given (for decontamination)."""
     items: list[BenchItem] = []
     for spec in specs:
-        spec = spec.strip()
-        if spec:
+        if spec.strip():
             items.extend(load_benchmark(spec, data_dir))
     if not items:
         raise ConfigError("no benchmark items: give --against with at least one benchmark")
     return items
+
+
+def _split(spec: str) -> tuple[str, str | None]:
+    """`NAME=SOURCE` -> (NAME, SOURCE); anything else -> (spec, None)."""
+    if "=" in spec and not spec.startswith("hf:"):
+        name, _, source = spec.partition("=")
+        if name.strip() and source.strip() and "/" not in name:
+            return name.strip(), source.strip()
+    return spec, None
+
+
+def _source_of(definition: Benchmark, root: Path | None) -> str:
+    """Where a registry benchmark is read from unasked: a data-dir file, else its package."""
+    if root is not None:
+        for relative in definition.files:
+            if (root / relative).is_file():
+                return str(root / relative)
+    if definition.package is not None:
+        return definition.package
+    if definition.hub_only and definition.hub is not None:
+        return definition.hub
+    looked = (
+        f"no {' or '.join(definition.files)} under {root}"
+        if root
+        else f"no data dir given to find {definition.files[0]} in (--data-dir or ${DATA_DIR_ENV})"
+    )
+    hub = (
+        f", or its Hub copy with {definition.name}=hub ({definition.hub})" if definition.hub else ""
+    )
+    raise ConfigError(
+        f"benchmark '{definition.name}': {looked}; give a data dir, {definition.name}=PATH{hub}"
+    )
+
+
+def _hub_of(definition: Benchmark) -> str:
+    if definition.hub is None:
+        raise ConfigError(
+            f"benchmark '{definition.name}' has no known Hub copy; "
+            f"give {definition.name}=hf:ORG/NAME[:CONFIG]:SPLIT or a data dir"
+        )
+    return definition.hub
+
+
+def _load(definition: Benchmark, source: str, need_gold: bool) -> LoadedBenchmark:
+    rows = read_source(source)
+    items = map_rows(definition.name, rows, definition.layout, source, need_gold=need_gold)
+    if not items:
+        raise ConfigError(f"benchmark '{definition.name}': no items in {source}")
+    return LoadedBenchmark(definition.name, definition, source, items, _digest(items))
+
+
+def _digest(items: list[BenchItem]) -> str:
+    hasher = hashlib.blake2b(digest_size=16)
+    for item in items:
+        hasher.update(item.text.encode("utf-8"))
+        hasher.update(b"\x1f")
+        hasher.update((item.gold or "").encode("utf-8"))
+        hasher.update(b"\x1e")
+    return hasher.hexdigest()
+
+
+def _name_for(path: Path) -> str:
+    # .../gsm8k/test.jsonl names itself "gsm8k"; other files by their stem.
+    split_names = ("test", "testmini", "train", "validation")
+    return path.parent.name if path.stem in split_names else path.stem

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from pipeline.benchmarks.loading import BenchItem
+from pipeline.benchmarks import BenchItem
 from pipeline.dedup.text import normalize
 
 U64 = npt.NDArray[np.uint64]

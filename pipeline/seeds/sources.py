@@ -8,6 +8,7 @@ point at them.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 from collections.abc import Iterator, Mapping
@@ -24,17 +25,32 @@ FILE_SUFFIXES = (".jsonl", ".ndjson", ".json", ".csv", ".parquet")
 _EXCERPT = 60
 
 
+# The embedded CHAMP set (270 problems) is split once and for all into a seed part and a
+# held-out part, so the quickstart can evaluate (and decontaminate) against problems its
+# seeds never showed the generator. The held-out part is the CHAMP_HELDOUT problems whose
+# sha256(problem id) sort first: deterministic, independent of the package's order, and
+# adding a problem moves at most one other across the boundary.
+CHAMP_SOURCES = {
+    "champ": "seed",  # the seed part: 220 problems
+    "champ:heldout": "heldout",  # the held-out part: 50 problems (benchmark `champ_heldout`)
+    "champ:all": "all",  # all 270
+}
+CHAMP_HELDOUT = 50
+
+
 def describe_source(source: str) -> str:
     """A short human name for where seeds come from."""
     if source == "champ":
-        return "champ (the embedded CHAMP set)"
+        return "champ (the embedded CHAMP set, seed part)"
+    if source in CHAMP_SOURCES:
+        return f"{source} (the embedded CHAMP set, {CHAMP_SOURCES[source]} part)"
     return source
 
 
 def read_source(source: str) -> Iterator[tuple[int, Record]]:
-    """Dispatch on the source's form: `champ`, `hf:...`, or a file path by suffix."""
-    if source == "champ":
-        return _read_champ()
+    """Dispatch on the source's form: `champ[:heldout|:all]`, `hf:...`, or a file by suffix."""
+    if source in CHAMP_SOURCES:
+        return read_champ(CHAMP_SOURCES[source])
     if source.startswith("hf:"):
         return _read_hub(source)
     path = Path(source)
@@ -224,7 +240,14 @@ def _read_hub(source: str) -> Iterator[tuple[int, Record]]:
         yield number, dict(record)
 
 
-def _read_champ() -> Iterator[tuple[int, Record]]:
+def champ_heldout_ids(identifiers: list[str], size: int = CHAMP_HELDOUT) -> frozenset[str]:
+    """The held-out CHAMP problem ids: the `size` ids with the smallest sha256 digest."""
+    ranked = sorted(identifiers, key=lambda name: hashlib.sha256(name.encode("utf-8")).digest())
+    return frozenset(ranked[:size])
+
+
+def read_champ(part: str = "seed") -> Iterator[tuple[int, Record]]:
+    """CHAMP problems of one part (`seed`, `heldout` or `all`), numbered in package order."""
     try:
         import champ_dataset
     except ImportError:
@@ -232,7 +255,10 @@ def _read_champ() -> Iterator[tuple[int, Record]]:
             "the `champ-dataset` package is not installed; run `make install`"
         ) from None
     dataset = champ_dataset.load("v0")
+    heldout = champ_heldout_ids([p.identifier for p in dataset.problems.values()])
     for number, problem in enumerate(dataset.problems.values(), start=1):
+        if part != "all" and (problem.identifier in heldout) != (part == "heldout"):
+            continue
         steps = problem.solution.steps if problem.solution is not None else []
         concepts = [
             dataset.concepts[c].text for c in problem.ch_list or [] if c in (dataset.concepts or {})

@@ -91,12 +91,14 @@ def test_benchmark_layouts_ids_and_short_names(tmp_path: Path) -> None:
     assert items[3].text == "Joan found 70 shells."
     path_items = load_benchmark(str(data / "svampish" / "test.jsonl"))
     assert [i.text for i in path_items] == [i.text for i in items]
-    with pytest.raises(ConfigError, match="not a file"):
+    with pytest.raises(ConfigError, match="unknown benchmark 'nope' \\(known: gsm8k"):
         load_benchmark("nope", data_dir=data)
     with pytest.raises(ConfigError, match="hf:ORG/NAME:SPLIT"):
         load_benchmark("hf:onlyname")
     bad = write_jsonl(tmp_path / "bad.jsonl", [{"question": "ok"}, {"answer": "4"}])
-    with pytest.raises(InputError, match="bad.jsonl:2: no problem text"):
+    with pytest.raises(
+        InputError, match="bad.jsonl:2: benchmark .bad.: no question field .* this row has answer"
+    ):
         load_benchmark(str(bad))
     with pytest.raises(ConfigError, match="no benchmark items"):
         load_benchmarks([" ", ""])

@@ -147,6 +147,6 @@ def test_cli_runs_both_commands_on_an_experiment(
     assert decon.returncode == 0, decon.stderr
     assert "1 of 3 problems contaminated" in decon.stdout
     missing = flames("decontaminate", "exp", "--against", "gsm8k")
-    assert missing.returncode == 1 and "benchmark 'gsm8k': not a file" in missing.stderr
+    assert missing.returncode == 1 and "benchmark 'gsm8k': no data dir given" in missing.stderr
     nofile = flames("dedup", "missing.jsonl")
     assert nofile.returncode == 1 and "missing.jsonl: no such file" in nofile.stderr

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import click
 
-from pipeline.benchmarks.loading import DATA_DIR_ENV, load_benchmarks
+from pipeline.benchmarks import DATA_DIR_ENV, load_benchmarks
 from pipeline.decontam.contamination import (
     DecontamSummary,
     decontaminate_experiment,
@@ -78,7 +78,8 @@ def print_summary(summary: DecontamSummary, containment: float) -> None:
     type=click.Path(file_okay=False),
     envvar=DATA_DIR_ENV,
     default=None,
-    help=f"Where short benchmark names live (env {DATA_DIR_ENV}).",
+    help=f"Where benchmark files live, e.g. DIR/gsm8k/test.jsonl (env {DATA_DIR_ENV}; "
+    "default for an experiment: its evaluation.data_dir).",
 )
 @db_option
 def command(
@@ -96,7 +97,8 @@ def command(
     The FLAMES rule: a problem is contaminated when it contains at least
     --containment of the distinct word n-grams of some benchmark item (on
     normalised text). Items shorter than n words are matched by exact containment.
-    For an experiment the overlap and match are stored, so the threshold is a query.
+    For an experiment the overlap and match are stored, so the threshold is a query;
+    its benchmarks and data dir default to the experiment's config.
     """
     if is_file_source(source):
         if out is None:
