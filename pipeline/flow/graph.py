@@ -154,7 +154,8 @@ def build_graph(config: ExperimentConfig) -> Graph:
             upstream_train = (sft_train,)
         dataset = builder.add("dataset", dataset_inputs(cfg), (blend, *upstream_train), cfg, (arm,))
         train = builder.add("train", train_inputs(cfg), (dataset, *upstream_train), cfg, (arm,))
-        evaluate = builder.add("eval", eval_inputs(cfg), (train,), cfg, (arm,))
+        # Per arm even when two arms train the same student: an eval is filed under its arm.
+        evaluate = builder.add("eval", {**eval_inputs(cfg), "arm": arm}, (train,), cfg, (arm,))
         stages.update(select=select, blend=blend, dataset=dataset, train=train, eval=evaluate)
         graph.arm_stages[arm] = stages
     # The untrained student, once per distinct student model and evaluation setup.
