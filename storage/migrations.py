@@ -456,7 +456,78 @@ def training(db: Database) -> None:
 
 @migrations(name="0009_evaluation")
 def evaluation(db: Database) -> None:
-    """Evaluation runs and per-item results."""
+    """Evaluation runs (one model x one benchmark) and their per-item results.
+
+    A run is identified by `run_key` (a hash of model, checkpoint, benchmark items, prompt
+    and sampling, and the experiment/arm/role it belongs to): the same eval again resumes
+    or reuses that run. `outcomes` packs the items' correct flags (one byte each, in item
+    order) when the run finishes, so a results table over millions of items reads a few
+    kilobytes per run instead of every item row.
+    """
+    _run(
+        db,
+        """
+        CREATE TABLE eval_runs (
+            id INTEGER PRIMARY KEY,
+            run_key TEXT NOT NULL UNIQUE,
+            experiment_id INTEGER REFERENCES experiments(id) ON DELETE CASCADE,
+            arm_id INTEGER REFERENCES arms(id) ON DELETE SET NULL,
+            -- arm: an arm's student; base: the experiment's base student; model: a bare model
+            role TEXT NOT NULL CHECK (role IN ('arm', 'base', 'model')),
+            model TEXT NOT NULL,
+            backend TEXT NOT NULL,
+            -- the id in the request cache keys (backend.model_id)
+            model_id TEXT NOT NULL,
+            training_run_id INTEGER REFERENCES training_runs(id) ON DELETE SET NULL,
+            checkpoint TEXT,
+            checkpoint_step INTEGER,
+            benchmark TEXT NOT NULL,
+            -- where the items came from (file, hf: id, package) and their digest
+            benchmark_source TEXT NOT NULL,
+            items_digest TEXT NOT NULL,
+            prompt_version TEXT NOT NULL,
+            prompt_json TEXT NOT NULL,
+            params_json TEXT NOT NULL,
+            item_limit INTEGER,
+            status TEXT NOT NULL CHECK (status IN ('running', 'done', 'incomplete')),
+            n_items INTEGER NOT NULL,
+            n_graded INTEGER NOT NULL DEFAULT 0,
+            n_correct INTEGER NOT NULL DEFAULT 0,
+            -- items whose request failed (counted wrong; retried by the next run)
+            n_failed INTEGER NOT NULL DEFAULT 0,
+            prompt_tokens INTEGER NOT NULL DEFAULT 0,
+            completion_tokens INTEGER NOT NULL DEFAULT 0,
+            seconds REAL NOT NULL DEFAULT 0,
+            outcomes BLOB,
+            created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),
+            updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),
+            finished_at TEXT
+        );
+        CREATE INDEX eval_runs_experiment ON eval_runs(experiment_id, role, arm_id, benchmark);
+        CREATE INDEX eval_runs_training ON eval_runs(training_run_id);
+        CREATE TABLE eval_items (
+            run_id INTEGER NOT NULL REFERENCES eval_runs(id) ON DELETE CASCADE,
+            -- 0-based position in the benchmark: pairs the same item across runs
+            item_index INTEGER NOT NULL,
+            item_id TEXT,
+            subject TEXT,
+            level TEXT,
+            subset TEXT,
+            question TEXT NOT NULL,
+            gold TEXT,
+            request_key TEXT,
+            output TEXT,
+            finish_reason TEXT,
+            completion_tokens INTEGER,
+            extracted TEXT,
+            extract_rule TEXT,
+            verdict TEXT NOT NULL CHECK (verdict IN ('correct', 'incorrect', 'unverifiable', 'failed')),
+            reason TEXT,
+            correct INTEGER NOT NULL,
+            PRIMARY KEY (run_id, item_index)
+        )
+        """,
+    )
 
 
 @migrations(name="0010_job_supervision")

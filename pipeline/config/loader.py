@@ -300,6 +300,7 @@ def _check(config: ExperimentConfig, source: str) -> None:
             f"(choose from {', '.join(TRAINING_METHODS)})",
         )
     _check_training(config.training, fail)
+    _check_evaluation(config, fail)
     names = [arm.name for arm in config.arms]
     for name in names:
         if names.count(name) > 1:
@@ -338,6 +339,20 @@ def _check_training(training: TrainingConfig, fail: Any) -> None:
         fail("training.rft_start", f"choose from {', '.join(RFT_STARTS)}")
     if training.accelerate_config is not None and not training.accelerate_config.strip():
         fail("training.accelerate_config", "name a shipped config or a YAML file (or leave out)")
+
+
+def _check_evaluation(config: ExperimentConfig, fail: Any) -> None:
+    evaluation = config.evaluation
+    if evaluation.limit is not None and evaluation.limit < 1:
+        fail("evaluation.limit", "must be >= 1 (or left out: every item)")
+    if evaluation.prompt is not None and "{question}" not in evaluation.prompt:
+        fail("evaluation.prompt", "must contain {question}, where the problem goes")
+    if evaluation.checkpoint not in ("last", "best"):
+        fail("evaluation.checkpoint", "choose from last, best")
+    if evaluation.resamples < 100:
+        fail("evaluation.resamples", "must be >= 100")
+    if not all(name.strip() for name in evaluation.benchmarks):
+        fail("evaluation.benchmarks", "names must not be empty")
 
 
 def _check_model(spec: ModelSpec, key: str, fail: Any) -> None:

@@ -85,8 +85,11 @@ class Sampling:
     judge: SamplingParams = field(
         default_factory=lambda: SamplingParams(temperature=0.0, max_new_tokens=64)
     )
+    # Greedy, 2,048 new tokens: the FLAMES evaluation setting.
     eval: SamplingParams = field(
-        default_factory=lambda: SamplingParams(temperature=0.0, top_p=1.0, top_k=0)
+        default_factory=lambda: SamplingParams(
+            temperature=0.0, top_p=1.0, top_k=0, max_new_tokens=2048
+        )
     )
 
 
@@ -159,10 +162,18 @@ class TrainingConfig:
 
 @dataclass(frozen=True)
 class EvalConfig:
+    """Evaluation: benchmarks by registry name (or NAME=SOURCE, path, hf: id) and the prompt."""
+
     __pydantic_config__ = FORBID_EXTRA
 
     benchmarks: tuple[Str, ...] = ("gsm8k", "math500")
     limit: Int | None = None  # items per benchmark; None: all
+    data_dir: Str | None = None  # benchmark files (else --data-dir / $FLAMES_DATA_DIR)
+    # The user turn, with {question}; None: each benchmark's own (the Qwen2.5-Math CoT prompt).
+    prompt: Str | None = None
+    system: Str | None = None  # an optional system turn
+    checkpoint: Str = "last"  # results rows: last | best (best of K; the last is shown too)
+    resamples: Int = 10_000  # bootstrap resamples for the average's interval and significance
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,8 @@ REQUIRED_TABLES = {
     "training_runs",
     "training_metrics",
     "training_checkpoints",
+    "eval_runs",
+    "eval_items",
 }
 
 

@@ -1,0 +1,15 @@
+"""Evaluation: a model on named benchmarks, every item stored, with accuracy intervals."""
+
+from pipeline.evaluation.harness import EVAL_SAMPLING, Attachment, evaluate, prompt_version
+from pipeline.evaluation.report import BenchmarkScore, EvalReport, Score, item_records
+
+__all__ = [
+    "EVAL_SAMPLING",
+    "Attachment",
+    "BenchmarkScore",
+    "EvalReport",
+    "Score",
+    "evaluate",
+    "item_records",
+    "prompt_version",
+]

@@ -1,0 +1,290 @@
+"""`evaluate`: a model on named benchmarks, zero-shot, through the resumable engine.
+
+Every input is checked before anything is written (benchmark names and files, the prompt,
+the model), so a bad input leaves no eval run behind. Then, per benchmark, the run row is
+found or started (`eval_runs.run_key`), the items it has not graded yet are sent through
+the engine (finished requests come from the request cache, so a killed eval resumes and
+a finished one sends nothing), and each chunk is graded by the project's grader
+(`pipeline.answers`) and stored with its verdict in one transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Literal
+
+from sqlite_utils import Database
+
+from pipeline.answers import Verdict, Verifier, extract_answer
+from pipeline.benchmarks import BenchItem, LoadedBenchmark, Prompt, open_benchmark
+from pipeline.errors import ConfigError
+from pipeline.evaluation.report import EvalReport, benchmark_score
+from pipeline.llm.backend import Backend, load_backend
+from pipeline.llm.engine import Engine
+from pipeline.llm.request import Request, Result, params_json
+from pipeline.llm.spec import ModelSpec, SamplingParams
+from pipeline.progress import ProgressEvent, Reporter, ignore, within
+from storage import evaluation as rows
+from storage.database import transaction
+
+Role = Literal["arm", "base", "model"]
+# Items graded and stored per transaction: a kill loses at most one chunk's grading (never
+# its model calls, which the engine has stored), and the eval's items appear as it goes.
+CHUNK = 1024
+# Greedy, 2,048 new tokens: the FLAMES evaluation setting (SPEC section 1).
+EVAL_SAMPLING = SamplingParams(temperature=0.0, top_p=1.0, top_k=0, max_new_tokens=2048)
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """Where an eval belongs: an experiment's arm, its base student, or nothing (a bare model)."""
+
+    experiment_id: int | None = None
+    arm_id: int | None = None
+    role: Role = "model"
+    training_run_id: int | None = None
+    checkpoint: str | None = None
+    checkpoint_step: int | None = None
+
+    def check(self) -> None:
+        if self.role == "arm" and (self.arm_id is None or self.experiment_id is None):
+            raise ConfigError("an arm's eval needs its experiment and arm")
+        if self.role == "base" and self.experiment_id is None:
+            raise ConfigError("a base-student eval needs its experiment")
+        if self.role == "model" and (self.arm_id is not None or self.experiment_id is not None):
+            raise ConfigError("an eval attached to an experiment has role 'arm' or 'base'")
+
+
+def evaluate(
+    db: Database,
+    model: ModelSpec,
+    benchmarks: Sequence[str],
+    *,
+    sampling: SamplingParams = EVAL_SAMPLING,
+    prompt: Prompt | None = None,
+    data_dir: str | Path | None = None,
+    limit: int | None = None,
+    attach: Attachment | None = None,
+    backend: Backend | None = None,
+    max_attempts: int = 3,
+    retry_failed: bool = True,
+    progress: Reporter = ignore,
+) -> EvalReport:
+    """Evaluate `model` on `benchmarks` (registry names, `NAME=SOURCE`, paths or `hf:` ids).
+
+    Args:
+        prompt: overrides every benchmark's own prompt (None: each benchmark's).
+        limit: the first `limit` items of each benchmark (None: all).
+        attach: the experiment/arm/training run/checkpoint this eval belongs to.
+        backend: an already loaded backend for `model` (kept open); else one is loaded
+            from `model` and closed at the end.
+        max_attempts, retry_failed: the engine's retry policy (see `Engine`).
+    """
+    attach = attach or Attachment()
+    attach.check()
+    if limit is not None and limit < 1:
+        raise ConfigError(f"--limit must be >= 1, got {limit}")
+    if prompt is not None and "{question}" not in prompt.user:
+        raise ConfigError("the eval prompt must contain {question} (where the problem goes)")
+    names = [b.strip() for b in benchmarks if b.strip()]
+    if not names:
+        raise ConfigError("no benchmarks to evaluate: give --bench NAME[,NAME...]")
+    progress(ProgressEvent("eval", 0, None, "reading benchmarks"))
+    loaded = [open_benchmark(name, data_dir, need_gold=True) for name in names]
+    _check_unique([b.name for b in loaded])
+    progress(ProgressEvent("eval", 0, None, f"loading {model.model}"))
+    owned = backend is None
+    backend = backend or load_backend(model)
+    report = EvalReport(
+        model=model.model,
+        backend=model.backend,
+        model_id=backend.model_id,
+        prompt=asdict(prompt) if prompt is not None else {"user": "(per benchmark)"},
+        sampling=json.loads(params_json(sampling)),
+    )
+    total = sum(min(len(b.items), limit or len(b.items)) for b in loaded)
+    verifier = Verifier()
+    try:
+        before = 0
+        for bench in loaded:
+            items = bench.items[:limit] if limit else bench.items
+            asked = prompt or bench.definition.prompt
+            run_id = _start(db, bench, items, asked, sampling, model, backend, attach, limit)
+            stage = f"eval {bench.name}"
+            reporter = within(progress, "eval", before=before, total=total)
+            engine = Engine(
+                db, backend, max_attempts=max_attempts, retry_failed=retry_failed, stage=stage
+            )
+            sent, cached = _run_items(
+                db, run_id, items, asked, sampling, engine, verifier, reporter
+            )
+            report.sent += sent
+            report.cached += cached
+            report.benchmarks[bench.name] = benchmark_score(
+                db, run_id, bench.definition.layout.subset_label
+            )
+            before += len(items)
+    finally:
+        verifier.close()
+        if owned:
+            backend.close()
+    report.seconds = sum(_seconds(db, b.run_id) for b in report.benchmarks.values())
+    progress(ProgressEvent("eval", total, total, f"{report.failed} failed", report.failed))
+    return report
+
+
+def _check_unique(names: list[str]) -> None:
+    for name in names:
+        if names.count(name) > 1:
+            raise ConfigError(f"benchmark '{name}' is named twice")
+
+
+def prompt_version(prompt: Prompt) -> str:
+    """A short stable id of a prompt's text (what `eval_runs.prompt_version` records)."""
+    text = json.dumps(asdict(prompt), sort_keys=True)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+
+
+def _start(
+    db: Database,
+    bench: LoadedBenchmark,
+    items: list[BenchItem],
+    prompt: Prompt,
+    sampling: SamplingParams,
+    model: ModelSpec,
+    backend: Backend,
+    attach: Attachment,
+    limit: int | None,
+) -> int:
+    """Find or start the eval run of this model x benchmark x prompt x sampling x attachment."""
+    params = params_json(sampling)
+    identity = {
+        "model_id": backend.model_id,
+        "backend": model.backend,
+        "benchmark": bench.name,
+        "items": bench.digest,
+        "limit": limit,
+        "prompt": prompt_version(prompt),
+        "params": params,
+        **asdict(attach),
+    }
+    key = hashlib.sha256(json.dumps(identity, sort_keys=True).encode("utf-8")).hexdigest()
+    run = rows.NewRun(
+        run_key=key,
+        experiment_id=attach.experiment_id,
+        arm_id=attach.arm_id,
+        role=attach.role,
+        model=model.model,
+        backend=model.backend,
+        model_id=backend.model_id,
+        training_run_id=attach.training_run_id,
+        checkpoint=attach.checkpoint,
+        checkpoint_step=attach.checkpoint_step,
+        benchmark=bench.name,
+        benchmark_source=bench.source,
+        items_digest=bench.digest,
+        prompt_version=prompt_version(prompt),
+        prompt_json=json.dumps(asdict(prompt)),
+        params_json=params,
+        item_limit=limit,
+        n_items=len(items),
+    )
+    with transaction(db):
+        return rows.start_run(db, run)
+
+
+def _run_items(
+    db: Database,
+    run_id: int,
+    items: list[BenchItem],
+    prompt: Prompt,
+    sampling: SamplingParams,
+    engine: Engine,
+    verifier: Verifier,
+    progress: Reporter,
+) -> tuple[int, int]:
+    """Generate, grade and store the items of a run not graded yet; (sent, cached) requests."""
+    graded = rows.graded_indexes(db, run_id)
+    todo = [item for item in items if item.index not in graded]
+    done = len(items) - len(todo)
+    stage = engine.stage
+    progress(ProgressEvent(stage, done, len(items), f"{done} graded before"))
+    sent = cached = 0
+    for start in range(0, len(todo), CHUNK):
+        chunk = todo[start : start + CHUNK]
+        began = time.monotonic()
+        engine.progress = within(progress, engine.stage, before=done, total=len(items))
+        requests = [Request(messages=prompt.render(item.text), params=sampling) for item in chunk]
+        results = engine.run(requests)
+        sent += sum(1 for r in results if not r.cached)
+        cached += sum(1 for r in results if r.cached)
+        graded_rows = _grade(db, chunk, results, verifier)
+        with transaction(db):
+            rows.store_items(db, run_id, graded_rows)
+            rows.refresh_counts(db, run_id, seconds=time.monotonic() - began)
+        done += len(chunk)
+        progress(ProgressEvent(stage, done, len(items)))
+    with transaction(db):
+        rows.finish_run(db, run_id)
+    return sent, cached
+
+
+def _grade(
+    db: Database, items: list[BenchItem], results: list[Result], verifier: Verifier
+) -> list[rows.ItemRow]:
+    """Extract each output's answer and verify it against the item's gold answer.
+
+    The gold is already the benchmark's final answer (its gold rule ran when it was read), so
+    only the model's side is extracted. A failed request is stored as 'failed' (not correct).
+    """
+    extracted = [
+        extract_answer(r.text) if r.status == "done" and r.text is not None else None
+        for r in results
+    ]
+    pairs = {
+        i: (items[i].gold or "", e.answer)
+        for i, e in enumerate(extracted)
+        if e is not None and e.answer is not None
+    }
+    by_index = dict(zip(pairs, verifier.compare(list(pairs.values())), strict=True))
+    tokens = rows.completion_tokens(db, [r.key for r in results])
+    out: list[rows.ItemRow] = []
+    for i, (item, result) in enumerate(zip(items, results, strict=True)):
+        extraction = extracted[i]
+        if extraction is None:
+            verdict = Verdict(None, result.error or "failed")
+            label, answer, rule = "failed", None, None
+        else:
+            verdict = by_index.get(i) or Verdict(False, "no_answer")
+            label, answer, rule = verdict.label, extraction.answer, extraction.rule
+        out.append(
+            (
+                item.index,
+                str(item.item),
+                item.subject,
+                item.level,
+                item.subset,
+                item.text,
+                item.gold,
+                result.key,
+                result.text,
+                result.finish_reason,
+                tokens.get(result.key),
+                answer,
+                rule,
+                label,
+                verdict.reason,
+                1 if verdict.equal is True else 0,
+            )
+        )
+    return out
+
+
+def _seconds(db: Database, run_id: int) -> float:
+    run = rows.run_row(db, run_id)
+    return float(run["seconds"]) if run else 0.0
