@@ -285,15 +285,40 @@ def dedup(db: Database) -> None:
 
 @migrations(name="0006_selection_signals")
 def selection_signals(db: Database) -> None:
-    """Per-solution finish reason and reward-model score (selection and dataset signals)."""
+    """Per-solution finish reason and reward-model score; stored selections in one spelling.
+
+    `finish_reason` is backfilled from the request each solution came from, so solutions
+    stored earlier are known truncated or not. Blends stored with the old selection names
+    (`max_nn_sim`, `min_judge`, `max_decontam`, `majority+first`, ...) are rewritten in the
+    config's spelling; the old `none` policy becomes `first` (it kept unsolved problems,
+    which no export could use).
+    """
     _run(
         db,
         """
-        -- stop, length, ... (a truncated solution is never a training target)
+        -- stop, length, ... ('length': cut at the token limit, never a training target)
         ALTER TABLE solutions ADD COLUMN finish_reason TEXT;
         -- reward-model score (NULL: not scored) and the scorer that gave it
         ALTER TABLE solutions ADD COLUMN reward REAL;
-        ALTER TABLE solutions ADD COLUMN reward_model TEXT
+        ALTER TABLE solutions ADD COLUMN reward_model TEXT;
+        UPDATE solutions SET finish_reason = (
+            SELECT r.finish_reason FROM requests r WHERE r.key = solutions.request_key
+        ) WHERE request_key IS NOT NULL;
+        UPDATE blends SET filters_json = json_object(
+            'policy', CASE json_extract(filters_json, '$.policy')
+                WHEN 'majority+first' THEN 'majority_first'
+                WHEN 'reference-verified' THEN 'reference_verified'
+                WHEN 'none' THEN 'first'
+                ELSE COALESCE(json_extract(filters_json, '$.policy'), 'first') END,
+            'judge_min', json_extract(filters_json, '$.min_judge'),
+            'near_dup_max', json_extract(filters_json, '$.max_nn_sim'),
+            'decontam_max', json_extract(filters_json, '$.max_decontam'),
+            'drop_exact_dups', json(CASE WHEN COALESCE(
+                json_extract(filters_json, '$.drop_exact_dups'), 1) THEN 'true' ELSE 'false' END),
+            'allow_truncated', json('false'),
+            'honour_marks', json(CASE WHEN COALESCE(
+                json_extract(filters_json, '$.honour_marks'), 1) THEN 'true' ELSE 'false' END)
+        ) WHERE json_valid(filters_json) AND json_type(filters_json, '$.max_nn_sim') IS NOT NULL
         """,
     )
 

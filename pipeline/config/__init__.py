@@ -12,19 +12,21 @@ from pipeline.config.loader import (
 )
 from pipeline.config.schema import (
     FLAMES_BLEND,
-    POLICIES,
     STRATEGY_NAMES,
     ArmConfig,
     ExperimentConfig,
+    FilterConfig,
+    Policy,
     StrategyConfig,
 )
 
 __all__ = [
     "FLAMES_BLEND",
-    "POLICIES",
     "STRATEGY_NAMES",
     "ArmConfig",
     "ExperimentConfig",
+    "FilterConfig",
+    "Policy",
     "StrategyConfig",
     "arm_config",
     "config_from_data",

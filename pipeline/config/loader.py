@@ -14,13 +14,13 @@ from pydantic import TypeAdapter, ValidationError
 
 from pipeline.config.schema import (
     BUDGET_MODES,
-    POLICIES,
     PRECISIONS,
     RFT_STARTS,
     STRATEGY_NAMES,
     TRAINING_METHODS,
     ArmConfig,
     ExperimentConfig,
+    Policy,
     TrainingConfig,
 )
 from pipeline.errors import ConfigError
@@ -72,8 +72,34 @@ def load_config_file(path: str | Path, *, name: str | None = None) -> tuple[Expe
     return parse_config(text, source=str(file), name=name), text
 
 
+# Keys renamed when the selection got one spelling everywhere: old -> new.
+RENAMED_KEYS: dict[str, str] = {
+    "filter.max_nn_sim": "filter.near_dup_max",
+    "filter.min_judge": "filter.judge_min",
+    "filter.max_decontam": "filter.decontam_max",
+}
+
+
+def _check_renamed(data: dict[str, Any], source: str) -> None:
+    """A key that was renamed is an error naming its new name (never silently ignored)."""
+    tables = [("", data)] + [
+        (f"arms[{i}].overrides: ", arm.get("overrides") or {})
+        for i, arm in enumerate(data.get("arms") or [])
+        if isinstance(arm, dict)
+    ]
+    for where, table in tables:
+        if not isinstance(table, dict):
+            continue
+        for old, new in RENAMED_KEYS.items():
+            section, key = old.split(".")
+            inner = table.get(section)
+            if old in table or (isinstance(inner, dict) and key in inner):
+                raise ConfigError(f"{source}: {where}key '{old}' is now '{new}': rename it")
+
+
 def config_from_data(data: dict[str, Any], *, source: str = "<config>") -> ExperimentConfig:
     """Validate a parsed TOML document into an `ExperimentConfig`."""
+    _check_renamed(data, source)
     config = _build(ExperimentConfig, data, source, "")
     _check(config, source)
     for index, arm in enumerate(config.arms):
@@ -276,14 +302,17 @@ def _check(config: ExperimentConfig, source: str) -> None:
         _check_sampling(getattr(config.sampling, role), f"sampling.{role}", fail)
     if config.solve.k < 1:
         fail("solve.k", "must be >= 1")
-    if config.filter.policy not in POLICIES:
+    if config.filter.policy not in tuple(Policy):
         fail(
             "filter.policy",
-            f"unknown policy '{config.filter.policy}' (choose from {', '.join(POLICIES)})",
+            f"unknown policy '{config.filter.policy}' (choose from {', '.join(Policy)})",
         )
-    for key in ("near_dup_max", "decontam_max"):
-        if not 0.0 <= getattr(config.filter, key) <= 1.0:
-            fail(f"filter.{key}", "must be between 0 and 1")
+    for key in ("judge_min", "near_dup_max", "decontam_max"):
+        value = getattr(config.filter, key)
+        if value is not None and not 0.0 <= value <= 1.0:
+            fail(f"filter.{key}", "must be between 0 and 1 (leave it out to turn it off)")
+    if config.models.reward is not None:
+        _check_model(config.models.reward, "models.reward", fail)
     if config.filter.ngram < 1:
         fail("filter.ngram", "must be >= 1")
     if config.blend.total < 0:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from pipeline.llm.spec import ModelSpec, SamplingParams
@@ -12,7 +13,25 @@ from pipeline.strategies import STRATEGY_NAMES as STRATEGY_NAMES
 from pipeline.values import FORBID_EXTRA, Bool, Int, Number, Str
 
 BUDGET_MODES: tuple[str, ...] = ("attempts", "kept")
-POLICIES: tuple[str, ...] = ("strict", "majority", "first", "majority_first", "reference_verified")
+
+
+class Policy(StrEnum):
+    """The selection policies, one spelling each (config, CLI, TUI, exports, cards).
+
+    Only the names live here, because the config (a lower layer) validates them; what each
+    policy keeps and which solution it trains on is `pipeline.selection.policy.RULES`.
+    """
+
+    FIRST = "first"  # FLAMES "none/first": every solved problem, its first solution
+    STRICT = "strict"  # all sampled answers agree
+    MAJORITY = "majority"  # a strict majority answer exists; train on a majority solution
+    MAJORITY_FIRST = "majority_first"  # the first solution is in a strict majority
+    MAJORITY_OR_FIRST = "majority_or_first"  # every solved problem; majority solution, else first
+    REFERENCE_VERIFIED = "reference_verified"  # the majority agrees with the seed's answer
+    JUDGE = "judge"  # FLAMES "solvability judge": the judge rates the problem solvable
+    JUDGE_REWARD = "judge_reward"  # judge, then the reward model's best of the k solutions
+
+
 TRAINING_METHODS: tuple[str, ...] = ("sft", "rft", "dpo", "step_dpo")
 PRECISIONS: tuple[str, ...] = ("auto", "bf16", "fp16", "fp32")
 RFT_STARTS: tuple[str, ...] = ("base", "sft")
@@ -74,6 +93,9 @@ class Models:
     teacher: ModelSpec = field(default_factory=ModelSpec)
     judge: ModelSpec = field(default_factory=ModelSpec)
     student: ModelSpec = field(default_factory=ModelSpec)
+    # A reward model scoring each teacher solution (`flames reward`, policy judge_reward):
+    # openai (a vLLM pooling server) or transformers (a sequence-classification model).
+    reward: ModelSpec | None = None
 
 
 @dataclass(frozen=True)
@@ -102,14 +124,22 @@ class SolveConfig:
 
 @dataclass(frozen=True)
 class FilterConfig:
-    """Default thresholds; every one is a query over stored scores, tunable in the TUI."""
+    """The experiment's selection: the defaults of `pipeline.selection.Selection`.
+
+    Every threshold is a query over stored scores, tunable in the TUI and on every selecting
+    command (the same names as flags: `judge_min` is `--judge-min`); an absent threshold is off.
+    """
 
     __pydantic_config__ = FORBID_EXTRA
 
-    policy: Str = "first"
-    judge_min: Number | None = None
-    near_dup_max: Number = 1.0  # drop a problem whose nearest kept neighbour is >= this similar
+    policy: Str = Policy.FIRST.value  # one of `Policy`
+    judge_min: Number | None = None  # keep a problem whose judge score is >= this
+    # drop a problem whose similarity to the closest problem outranking it is >= this
+    near_dup_max: Number | None = None
     decontam_max: Number = 0.95  # drop a problem holding >= this share of a benchmark's n-grams
+    drop_exact_dups: Bool = True  # exact-match dedup, as in FLAMES
+    allow_truncated: Bool = False  # a solution cut at the token limit may be a training target
+    honour_marks: Bool = True  # keep/drop marks set by hand in the TUI override the rules
     decontam_against: tuple[Str, ...] = ("gsm8k", "math500")
     ngram: Int = 8
 

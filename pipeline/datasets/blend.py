@@ -1,30 +1,49 @@
-"""Blends: strategy ratios and a total budget -> counts needed vs available, and export.
+"""Blends: strategy ratios and a total budget -> counts needed vs available, and the SFT export.
 
-Availability is the kept count under a `Selection` (the same SQL the Filters screen shows).
-Export writes JSONL (chat `messages`, or `prompt`/`completion`) plus a dataset card
-(JSON and Markdown) with counts, filters and provenance next to it.
+Availability is the kept count under a `Selection` (the same rule the Filters screen counts).
+Every kept problem has exactly one training solution, picked by its policy's rule
+(`pipeline.selection.policy`); a problem whose candidates were all cut at the token limit is
+not kept unless the selection allows truncated solutions, and the plan and the card say how
+many that skipped. The export writes JSONL or Parquet (`pipeline.datasets.formats`) and a
+dataset card next to it (`pipeline.datasets.cards`), and never overwrites a file unasked.
 """
 
 from __future__ import annotations
 
 import json
+import shlex
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sqlite_utils import Database
 
-from pipeline.config.schema import FLAMES_BLEND
-from pipeline.errors import ConfigError, InputError
-from pipeline.selection.thresholds import JOINS, Selection, kept_condition, strategy_counts
+from pipeline.config.schema import FLAMES_BLEND, ExperimentConfig
+from pipeline.datasets.cards import DatasetCard, StrategyRow, card_paths, write_card
+from pipeline.datasets.formats import RECORD_FORMATS, DatasetWriter, check_new, sft_record
+from pipeline.errors import ConfigError
+from pipeline.experiments.lookup import experiment_name
+from pipeline.progress import ProgressEvent, Reporter, ignore
+from pipeline.selection import (
+    JOINS,
+    Selection,
+    kept_condition,
+    needs_judge,
+    needs_reward,
+    strategy_counts,
+    training_solution_sql,
+    truncated_counts,
+)
+from pipeline.selection.counts import without_unused_marks
 from storage.database import transaction
 
 # The FLAMES paper's blend (Seegmiller et al. 2025), defined once with the config schema.
 FLAMES_PRESET: dict[str, float] = FLAMES_BLEND
-FORMATS = ("messages", "prompt-completion")
+FORMATS = RECORD_FORMATS
 _BATCH = 500
+# A fixed hash order over problem ids: a spread-out, reproducible sample, not the oldest rows.
+_SAMPLE_ORDER = "(p.id * 2654435761) % 4294967296"
 
 
 @dataclass(frozen=True)
@@ -35,6 +54,7 @@ class BlendLine:
     ratio: float
     needed: int
     available: int
+    truncated: int = 0  # not available only because every candidate solution was cut
 
     @property
     def short(self) -> int:
@@ -77,82 +97,95 @@ def plan_blend(
     shares = normalise_ratios(ratios)
     needed = split_budget(ratios, total)
     kept = {name: k for name, k, _ in strategy_counts(db, experiment_id, selection)}
-    return [BlendLine(name, shares[name], needed[name], kept.get(name, 0)) for name in ratios]
+    cut = truncated_counts(db, experiment_id, selection)
+    return [
+        BlendLine(name, shares[name], needed[name], kept.get(name, 0), cut.get(name, 0))
+        for name in ratios
+    ]
+
+
+def all_kept_ratios(
+    db: Database, experiment_id: int | None, selection: Selection
+) -> tuple[dict[str, float], int]:
+    """Ratios and total that export every kept problem (each strategy's kept count)."""
+    kept = {name: float(k) for name, k, _ in strategy_counts(db, experiment_id, selection) if k}
+    if not kept:
+        raise ConfigError("no problem is kept under this selection: loosen it (flames filter)")
+    return kept, int(sum(kept.values()))
 
 
 def warnings(plan: list[BlendLine]) -> list[str]:
-    """One line per strategy that cannot meet its share."""
-    return [
+    """One line per strategy that cannot meet its share, and what truncation skipped."""
+    lines = [
         f"{line.strategy}: needs {line.needed}, only {line.available} kept ({line.short} short)"
         for line in plan
         if line.short
     ]
-
-
-def _pick_solution(
-    policy: str, problem: dict[str, Any], solutions: list[dict[str, Any]]
-) -> dict[str, Any] | None:
-    """The solution a policy trains on: the first, a majority one, or a verified one."""
-    if not solutions:
-        return None
-    if policy == "reference-verified":
-        return next((s for s in solutions if s["verdict"] == "correct"), None)
-    if policy in ("strict", "majority"):
-        answer = problem["majority_answer"]
-        return next((s for s in solutions if s["extracted_answer"] == answer), solutions[0])
-    return solutions[0]
-
-
-def _kept_problems(
-    db: Database, experiment_id: int | None, strategy: str, selection: Selection, limit: int
-) -> list[dict[str, Any]]:
-    condition, params = kept_condition(selection)
-    exp = "AND p.experiment_id = ?" if experiment_id is not None else ""
-    exp_params = [experiment_id] if experiment_id is not None else []
-    cursor = db.execute(
-        "SELECT p.id, p.text, p.seed_id, p.model, p.template_version, s.majority_answer "
-        f"FROM problems p {JOINS} WHERE p.strategy = ? {exp} AND {condition} "
-        # A fixed hash order: a spread-out, reproducible sample rather than the oldest rows.
-        "ORDER BY (p.id * 2654435761) % 4294967296 LIMIT ?",
-        [strategy, *exp_params, *params, limit],
-    )
-    names = [d[0] for d in cursor.description]
-    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-
-
-def _records(
-    db: Database, problems: list[dict[str, Any]], policy: str
-) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
-    for start in range(0, len(problems), _BATCH):
-        batch = problems[start : start + _BATCH]
-        ids = [p["id"] for p in batch]
-        marks = ", ".join("?" for _ in ids)
-        cursor = db.execute(
-            "SELECT problem_id, model, text, extracted_answer, verdict FROM solutions "
-            f"WHERE problem_id IN ({marks}) ORDER BY problem_id, sample_index",
-            ids,
+    cut = sum(line.truncated for line in plan)
+    if cut:
+        lines.append(
+            f"skipped {examples(cut, 'problem')} whose solutions were all cut at the token "
+            "limit (allow them with --allow-truncated, or raise the teacher's max_new_tokens)"
         )
-        by_problem: dict[int, list[dict[str, Any]]] = {}
-        for pid, model, text, answer, verdict in cursor.fetchall():
-            by_problem.setdefault(int(pid), []).append(
-                {"model": model, "text": text, "extracted_answer": answer, "verdict": verdict}
+    return lines
+
+
+def examples(n: int, noun: str = "example") -> str:
+    """`1 example`, `2 examples`."""
+    return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}s"
+
+
+def _kept_sample(
+    db: Database, experiment_id: int | None, strategy: str, selection: Selection, limit: int
+) -> list[tuple[int, int]]:
+    """(problem id, training solution id) of up to `limit` kept problems of a strategy."""
+    selection = without_unused_marks(db, selection)
+    condition, params = kept_condition(selection)
+    solution = training_solution_sql(selection.policy, allow_truncated=selection.allow_truncated)
+    exp = "AND p.experiment_id = ?" if experiment_id is not None else ""
+    rows = db.execute(
+        f"SELECT p.id, {solution} FROM problems p {JOINS} WHERE p.strategy = ? {exp} "
+        f"AND {condition} ORDER BY {_SAMPLE_ORDER} LIMIT ?",
+        [strategy, *([experiment_id] if experiment_id is not None else []), *params, limit],
+    ).fetchall()
+    return [(int(pid), int(sid)) for pid, sid in rows]
+
+
+@dataclass(frozen=True)
+class Example:
+    """One training example: the problem and the solution its policy picked."""
+
+    problem_id: int
+    solution_id: int
+    problem: str
+    solution: str
+    generator: str | None
+    teacher: str | None
+    template_version: str | None
+
+
+def _examples(db: Database, picked: list[tuple[int, int]]) -> Iterator[Example]:
+    for start in range(0, len(picked), _BATCH):
+        batch = picked[start : start + _BATCH]
+        marks = ", ".join("?" for _ in batch)
+        problems = {
+            int(r[0]): r[1:]
+            for r in db.execute(
+                f"SELECT id, text, model, template_version FROM problems WHERE id IN ({marks})",
+                [pid for pid, _ in batch],
             )
-        for problem in batch:
-            chosen = _pick_solution(policy, problem, by_problem.get(problem["id"], []))
-            if chosen is not None:
-                yield problem, chosen
-
-
-def format_record(fmt: str, problem: str, solution: str) -> dict[str, Any]:
-    """One training example in the chosen format."""
-    if fmt == "messages":
-        return {
-            "messages": [
-                {"role": "user", "content": problem},
-                {"role": "assistant", "content": solution},
-            ]
         }
-    return {"prompt": problem, "completion": solution}
+        solutions = {
+            int(r[0]): r[1:]
+            for r in db.execute(
+                f"SELECT id, text, model FROM solutions WHERE id IN ({marks})",
+                [sid for _, sid in batch],
+            )
+        }
+        for pid, sid in batch:
+            text, generator, template = problems[pid]
+            solution, teacher = solutions[sid]
+            yield Example(pid, sid, text, solution, generator, teacher, template)
 
 
 @dataclass
@@ -164,6 +197,16 @@ class ExportResult:
     card_md: Path
     written: dict[str, int]
     plan: list[BlendLine]
+    card: DatasetCard
+    problem_ids: list[int]
+
+    @property
+    def total_written(self) -> int:
+        return sum(self.written.values())
+
+    @property
+    def skipped_truncated(self) -> int:
+        return sum(line.truncated for line in self.plan)
 
 
 def export_blend(
@@ -174,81 +217,112 @@ def export_blend(
     selection: Selection,
     out: str | Path,
     *,
-    fmt: str = "messages",
+    record_format: str = "messages",
+    overwrite: bool = False,
     name: str = "blend",
     command: str = "",
+    arm: str | None = None,
+    models: dict[str, list[str]] | None = None,
+    progress: Reporter = ignore,
 ) -> ExportResult:
-    """Write the blend as JSONL and its dataset card; store the blend's definition."""
-    if fmt not in FORMATS:
-        raise ConfigError(f"export format '{fmt}' is unknown: use one of {', '.join(FORMATS)}")
+    """Write the blend (JSONL or Parquet, by the suffix of `out`) and its dataset card.
+
+    Refuses to replace an existing file (dataset or card) unless `overwrite`. Stores the
+    blend's definition under `name` for `flames export sft --blend NAME`.
+    """
+    if record_format not in RECORD_FORMATS:
+        raise ConfigError(
+            f"record format '{record_format}' is unknown: use one of {', '.join(RECORD_FORMATS)}"
+        )
     out_path = Path(out)
-    if out_path.parent and not out_path.parent.exists():
-        raise InputError(f"folder {out_path.parent} does not exist", path=str(out_path))
+    for path in (out_path, *card_paths(out_path)):
+        check_new(path, overwrite)
     plan = plan_blend(db, experiment_id, ratios, total, selection)
+    goal = sum(min(line.needed, line.available) for line in plan)
     written: dict[str, int] = {}
-    models: set[str] = set()
+    seen_generators: set[str] = set()
+    seen_teachers: set[str] = set()
     templates: set[str] = set()
-    with open(out_path, "w", encoding="utf-8") as handle:
+    ids: list[int] = []
+    progress(ProgressEvent("export", 0, goal))
+    with DatasetWriter(out_path, overwrite=overwrite) as writer:
         for line in plan:
-            problems = _kept_problems(db, experiment_id, line.strategy, selection, line.needed)
-            count = 0
-            for problem, solution in _records(db, problems, selection.policy):
-                handle.write(
-                    json.dumps(
-                        format_record(fmt, problem["text"], solution["text"]), ensure_ascii=False
-                    )
-                    + "\n"
-                )
-                count += 1
-                models.update(m for m in (problem["model"], solution["model"]) if m)
-                if problem["template_version"]:
-                    templates.add(str(problem["template_version"]))
-            written[line.strategy] = count
-    card = {
-        "name": name,
-        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "experiment_id": experiment_id,
-        "format": fmt,
-        "total_requested": total,
-        "total_written": sum(written.values()),
-        "strategies": [{**asdict(line), "written": written[line.strategy]} for line in plan],
-        "selection": selection.to_dict(),
-        "models": sorted(models),
-        "template_versions": sorted(templates)[:50],
-        "command": command,
-        "file": out_path.name,
-    }
-    card_json = out_path.with_suffix(".card.json")
-    card_md = out_path.with_suffix(".card.md")
-    card_json.write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
-    card_md.write_text(card_markdown(card), encoding="utf-8")
+            picked = _kept_sample(db, experiment_id, line.strategy, selection, line.needed)
+            for example in _examples(db, picked):
+                writer.write(sft_record(record_format, example.problem, example.solution))
+                ids.append(example.problem_id)
+                seen_generators.update([example.generator] if example.generator else [])
+                seen_teachers.update([example.teacher] if example.teacher else [])
+                if example.template_version:
+                    templates.add(str(example.template_version))
+                if len(ids) % 1000 == 0:
+                    progress(ProgressEvent("export", len(ids), goal))
+            written[line.strategy] = len(picked)
+    file = writer.commit()
+    progress(ProgressEvent("export", len(ids), goal))
+    recorded = {"generator": sorted(seen_generators), "teacher": sorted(seen_teachers)}
+    for role, configured in (models or {}).items():
+        recorded[role] = recorded.get(role) or configured  # what the rows say comes first
+    card = DatasetCard(
+        name=name,
+        kind="sft",
+        experiment=experiment_name(db, experiment_id) if experiment_id is not None else None,
+        arm=arm,
+        record_format=record_format,
+        selection=selection.to_dict(),
+        strategies=tuple(
+            StrategyRow(
+                line.strategy, written[line.strategy], line.ratio, line.needed, line.available
+            )
+            for line in plan
+        ),
+        command=command,
+        ratios={line.strategy: round(line.ratio, 6) for line in plan},
+        total_requested=total,
+        skipped={"truncated": sum(line.truncated for line in plan)},
+        models={role: ids_ for role, ids_ in recorded.items() if ids_},
+        template_versions=sorted(templates)[:50],
+        files={file.path.name: file.sha256},
+    )
+    card_json, card_md = write_card(card, out_path, overwrite=overwrite)
     if experiment_id is not None:
         save_blend(db, experiment_id, name, ratios, total, selection)
-    return ExportResult(out_path, card_json, card_md, written, plan)
+    return ExportResult(file.path, card_json, card_md, written, plan, card, sorted(ids))
 
 
-def card_markdown(card: dict[str, Any]) -> str:
-    """The dataset card as Markdown."""
-    lines = [
-        f"# Dataset card: {card['name']}",
-        "",
-        f"- file: `{card['file']}` ({card['format']} format)",
-        f"- examples: {card['total_written']} of {card['total_requested']} requested",
-        f"- created: {card['created_at']}",
-        f"- selection: {json.dumps(card['selection'])}",
-        f"- models: {', '.join(card['models']) or 'unknown'}",
-        "",
-        "| strategy | ratio | needed | available | written |",
-        "|---|---|---|---|---|",
-    ]
-    lines += [
-        f"| {s['strategy']} | {s['ratio']:.0%} | {s['needed']} | {s['available']} | "
-        f"{s['written']} |"
-        for s in card["strategies"]
-    ]
-    if card["command"]:
-        lines += ["", f"Reproduce: `{card['command']}`"]
-    return "\n".join(lines) + "\n"
+def config_models(config: ExperimentConfig, selection: Selection) -> dict[str, list[str]]:
+    """The configured model of every role a dataset card names (the judge and reward model
+    only when the selection reads their scores)."""
+    roles = {"generator": config.models.generator, "teacher": config.models.teacher}
+    if needs_judge(selection.policy, selection.judge_min):
+        roles["judge"] = config.models.judge
+    if needs_reward(selection.policy) and config.models.reward is not None:
+        roles["reward"] = config.models.reward
+    return {role: [spec.model] for role, spec in roles.items()}
+
+
+def blend_command(
+    *,
+    db_path: str,
+    experiment: str,
+    ratios: dict[str, float],
+    total: int,
+    selection: Selection,
+    out: str | Path | None = None,
+    record_format: str = "messages",
+    name: str = "blend",
+    arm: str | None = None,
+    force: bool = False,
+) -> str:
+    """The `flames blend` line that plans (and, with `out`, writes) exactly this blend."""
+    words = ["flames", "blend", "--db", db_path, "--experiment", experiment]
+    words += ["--arm", arm] if arm else []
+    words += [f"--ratio={n}={v:g}" for n, v in ratios.items()]
+    words += ["--total", str(total), *selection.cli_args()]
+    if out is not None:
+        words += ["--out", str(out), "--format", record_format, "--name", name]
+        words += ["--force"] if force else []
+    return shlex.join(words)
 
 
 def save_blend(
@@ -268,3 +342,21 @@ def save_blend(
             "filters_json = excluded.filters_json",
             [experiment_id, name, json.dumps(ratios), total, json.dumps(selection.to_dict())],
         )
+
+
+def load_blend(
+    db: Database, experiment_id: int, name: str
+) -> tuple[dict[str, float], int, Selection] | None:
+    """A stored blend's ratios, total and selection; None when there is no such blend."""
+    row = db.execute(
+        "SELECT ratios_json, total, filters_json FROM blends WHERE experiment_id = ? AND name = ?",
+        [experiment_id, name],
+    ).fetchone()
+    if row is None:
+        return None
+    ratios: dict[str, Any] = json.loads(row[0])
+    return (
+        {k: float(v) for k, v in ratios.items()},
+        int(row[1]),
+        Selection.from_dict(json.loads(row[2])),
+    )

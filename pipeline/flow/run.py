@@ -21,8 +21,7 @@ from pipeline.experiments.store import (
     load_experiment,
 )
 from pipeline.llm.backend import Backend
-from pipeline.selection.counts import make_selection
-from pipeline.selection.thresholds import Selection
+from pipeline.selection import Selection
 
 STAGES = ("generate", "dedup", "decontaminate", "solve", "select", "blend")
 
@@ -108,7 +107,7 @@ def _generate(run: _Run) -> str:
 def _dedup(run: _Run) -> str:
     from pipeline.dedup.experiment import dedup_experiment
 
-    threshold = min(run.config.filter.near_dup_max, 0.9)
+    threshold = min(run.config.filter.near_dup_max or 0.9, 0.9)  # None: the threshold is off
     summary = dedup_experiment(
         run.db,
         run.config.name,
@@ -172,61 +171,74 @@ def _solve(run: _Run) -> str:
 
 def _select(run: _Run) -> str:
     from pipeline.experiments.store import summary
-    from pipeline.selection.counts import kept_dropped
+    from pipeline.selection import kept_dropped
 
     generated = sum(int(row["problems"] or 0) for row in summary(run.db, run.config.name)["stages"])
     parts = []
-    for policy in dict.fromkeys(
-        [
-            run.config.filter.policy,
-            *(
-                str(arm.overrides.get("filter.policy"))
-                for arm in run.config.arms
-                if "filter.policy" in arm.overrides
-            ),
-        ]
-    ):
-        counts = kept_dropped(run.db, run.config.name, _selection(run.config, policy))
+    for selection, names in _selections(run.config).items():
+        counts = kept_dropped(run.db, run.config.name, selection)
         kept = sum(c.kept for c in counts)
-        parts.append(f"{kept} of {generated} generated kept by the selection ({policy})")
+        parts.append(
+            f"{kept} of {generated} generated kept by the selection ({', '.join(names)}: "
+            f"{selection.describe()})"
+        )
     return "; ".join(parts)
 
 
 def _blend(run: _Run) -> str:
-    from pipeline.datasets.blend import export_blend
+    from pipeline.datasets.blend import blend_command, config_models, examples, export_blend
 
     if not run.config.blend.ratios or run.config.blend.total <= 0:
         return "skipped (no [blend] ratios and total)"
     run.out.mkdir(parents=True, exist_ok=True)
     path = run.out / f"{run.config.name}-blend.jsonl"
+    selection = _selection(run.config)
+    ratios = dict(run.config.blend.ratios)
     result = export_blend(
         run.db,
         experiment_id(run.db, run.config.name),
-        dict(run.config.blend.ratios),
+        ratios,
         run.config.blend.total,
-        _selection(run.config, run.config.filter.policy),
+        selection,
         path,
+        overwrite=True,  # the run's own output: a rerun replaces it
         name=f"{run.config.name}-blend",
-        command=f"flames run {run.config.name}",
+        command=blend_command(
+            db_path=run.db.conn.execute("PRAGMA database_list").fetchone()[2] or "flames.db",
+            experiment=run.config.name,
+            ratios=ratios,
+            total=run.config.blend.total,
+            selection=selection,
+            out=path,
+            name=f"{run.config.name}-blend",
+            force=True,
+        ),
+        models=config_models(run.config, selection),
     )
     short = [f"{line.strategy} short by {line.short}" for line in result.plan if line.short]
-    return (
-        f"wrote {sum(result.written.values())} of {run.config.blend.total} examples to {path}"
-        + (f" ({'; '.join(short)})" if short else "")
+    if result.skipped_truncated:
+        short.append(f"{examples(result.skipped_truncated, 'problem')} skipped as truncated")
+    return f"wrote {examples(result.total_written)} of {run.config.blend.total} to {path}" + (
+        f" ({'; '.join(short)})" if short else ""
     )
 
 
-def _selection(config: ExperimentConfig, policy: str) -> Selection:
-    f = config.filter
+def _selection(config: ExperimentConfig) -> Selection:
+    """The selection of the experiment's [filter] (exact duplicates dropped, as in FLAMES)."""
     try:
-        return make_selection(
-            policy,
-            judge_min=f.judge_min,
-            max_nn_sim=f.near_dup_max if f.near_dup_max < 1.0 else None,
-            max_decontam=f.decontam_max,
-        )
+        return Selection.from_config(config.filter)
     except ConfigError as exc:
         raise ConfigError(f"experiment '{config.name}': {exc}") from None
+
+
+def _selections(config: ExperimentConfig) -> dict[Selection, list[str]]:
+    """Each distinct selection of the experiment and its arms, with who uses it."""
+    from pipeline.config import arm_config
+
+    found: dict[Selection, list[str]] = {_selection(config): ["base"]}
+    for arm in config.arms:
+        found.setdefault(_selection(arm_config(config, arm)), []).append(arm.name)
+    return found
 
 
 _STAGE_FUNCTIONS = {

@@ -13,7 +13,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from pipeline.errors import ConfigError
-from pipeline.selection.thresholds import JOINS, SCORE_COLUMNS, Selection, kept_condition
+from pipeline.selection import JOINS, SCORE_COLUMNS, Selection, kept_condition
 
 SORTS = ("id", *SCORE_COLUMNS)
 

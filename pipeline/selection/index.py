@@ -1,10 +1,11 @@
 """A compact, column-wise snapshot of the signals a selection reads, for instant re-counts.
 
-One scan of `problems JOIN scores` loads a few numeric columns per problem (about 30 bytes
-each, no text) into numpy arrays. Counting kept/dropped per strategy or binning a score is
-then a vectorised pass that takes milliseconds on a million problems, where the same SQL
-aggregate takes seconds. The semantics are exactly `thresholds.kept_condition` (a unit test
-compares both); the snapshot is rebuilt when the Filters screen opens or is refreshed.
+One scan of `problems JOIN scores` (plus one grouped pass over `solutions` for the training
+candidates) loads a few numbers per problem (about 50 bytes, no text) into numpy arrays.
+Counting kept/dropped per strategy or binning a score is then a vectorised pass that takes
+milliseconds on a million problems, where the same SQL takes seconds. The semantics are
+exactly `selection.kept_condition` (a unit test compares both on every policy); the snapshot
+is rebuilt when the Filters screen opens or is refreshed.
 """
 
 from __future__ import annotations
@@ -16,10 +17,23 @@ import numpy as np
 from sqlite_utils import Database
 
 from pipeline.errors import ConfigError
-from pipeline.selection.thresholds import NEAR_DUP_COLUMN, Selection
+from pipeline.selection.policy import RULES, Target, candidate_sql
+from pipeline.selection.selection import (
+    NEAR_DUP_COLUMN,
+    THRESHOLD_COLUMNS,
+    THRESHOLD_KINDS,
+    THRESHOLDS,
+    Selection,
+)
 
 _FETCH = 50_000
 _FLOATS = ("nn_sim", NEAR_DUP_COLUMN, "decontam_overlap", "judge_score", "majority_share")
+_TARGETS = tuple(Target)
+# Bit layout of the packed per-problem integer.
+_OK, _FIRST_IS_MAJORITY, _ALL_AGREE, _REFERENCE_AGREES, _EXACT_DUP = range(5)
+_MARK = 5  # two bits: 0 none, 1 keep, 2 drop, 3 flag
+_CANDIDATES = 7  # two bits per target: any candidate, a complete candidate
+_STRATEGY = 24
 
 
 @dataclass
@@ -27,14 +41,16 @@ class SignalIndex:
     """Per-problem signals of one experiment (or all) as parallel arrays."""
 
     strategies: list[str]
+    ids: np.ndarray[Any, Any]  # int64 problem ids
     strategy: np.ndarray[Any, Any]  # int32 index into `strategies`
     ok: np.ndarray[Any, Any]  # bool: status = 'ok'
-    has_first: np.ndarray[Any, Any]
     first_is_majority: np.ndarray[Any, Any]
     all_agree: np.ndarray[Any, Any]
     reference_agrees: np.ndarray[Any, Any]
     exact_dup: np.ndarray[Any, Any]
     mark: np.ndarray[Any, Any]  # int8: 0 none, 1 keep, 2 drop, 3 flag
+    # target -> (has a candidate solution, has a complete candidate solution)
+    candidates: dict[Target, tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]]
     scores: dict[str, np.ndarray[Any, Any]]  # float64 (as SQLite compares), NaN where NULL
 
     @property
@@ -44,31 +60,34 @@ class SignalIndex:
 
     def kept(self, selection: Selection) -> np.ndarray[Any, Any]:
         """Boolean mask of kept problems: the same rule as `kept_condition`."""
-        policy = {
-            "none": np.ones(self.size, dtype=bool),
-            "first": self.has_first,
-            "majority": self.scores["majority_share"] > 0.5,
-            "majority+first": self.first_is_majority,
-            "strict": self.all_agree,
-            "reference-verified": self.reference_agrees,
-        }[selection.policy]
+        found = RULES[selection.policy]
         with np.errstate(invalid="ignore"):
-            keep = self.ok & policy
+            keep = found.problem_mask(self).copy()
             if selection.drop_exact_dups:
                 keep &= ~self.exact_dup
-            if selection.max_nn_sim is not None:
-                keep &= ~(self.scores[NEAR_DUP_COLUMN] >= selection.max_nn_sim)
-            if selection.max_decontam is not None:
-                keep &= ~(self.scores["decontam_overlap"] >= selection.max_decontam)
-            if selection.min_judge is not None:
-                keep &= self.scores["judge_score"] >= selection.min_judge
+            for name in THRESHOLDS:
+                value = getattr(selection, name)
+                if value is None:
+                    continue
+                column = self.scores[THRESHOLD_COLUMNS[name]]
+                if THRESHOLD_KINDS[name] == "min":
+                    keep &= column >= value  # NaN (no score) fails a floor
+                else:
+                    keep &= ~(column >= value)  # NaN (no score) passes a ceiling
         if selection.honour_marks:
             keep = (self.mark == 1) | ((self.mark != 2) & keep)
-        result: np.ndarray[Any, Any] = keep
+        has_any, has_complete = self.candidates[found.target]
+        result: np.ndarray[Any, Any] = (
+            self.ok & keep & (has_any if selection.allow_truncated else has_complete)
+        )
         return result
 
+    def kept_ids(self, selection: Selection) -> list[int]:
+        """Ids of the kept problems, ascending."""
+        return sorted(int(i) for i in self.ids[self.kept(selection)])
+
     def counts(self, selection: Selection) -> list[tuple[str, int, int]]:
-        """(strategy, kept, dropped) per strategy, like `thresholds.strategy_counts`."""
+        """(strategy, kept, dropped) per strategy, like `counts.strategy_counts`."""
         n = len(self.strategies)
         total = np.bincount(self.strategy, minlength=n)
         kept = np.bincount(self.strategy[self.kept(selection)], minlength=n)
@@ -92,11 +111,29 @@ class SignalIndex:
         return [int(c) for c in counts], lo, hi
 
 
-def load_index(db: Database, experiment_id: int | None) -> SignalIndex:
-    """Scan the experiment's problems and scores once into a SignalIndex.
+def _candidate_bits(experiment_filter: str) -> str:
+    """A grouped query: per problem, the candidate bits of every target (see `_CANDIDATES`)."""
+    bits = []
+    for k, target in enumerate(_TARGETS):
+        for j, allow in enumerate((True, False)):
+            shift = _CANDIDATES + 2 * k + j
+            bits.append(
+                f"(MAX(CASE WHEN {candidate_sql(target, allow_truncated=allow)} "
+                f"THEN 1 ELSE 0 END) << {shift})"
+            )
+    return (
+        f"SELECT x.problem_id AS pid, {' | '.join(bits)} AS bits FROM solutions x "
+        "JOIN problems p ON p.id = x.problem_id LEFT JOIN scores s ON s.problem_id = p.id "
+        f"{experiment_filter} GROUP BY x.problem_id"
+    )
 
-    SQLite packs the flags, the mark and the strategy into one integer per row so Python
-    touches five values per problem; numpy converts each batch in C (NULL becomes NaN).
+
+def load_index(db: Database, experiment_id: int | None) -> SignalIndex:
+    """Scan the experiment's problems, scores and solutions once into a SignalIndex.
+
+    SQLite packs the flags, the mark, the candidate bits and the strategy into one integer
+    per row so Python touches a few values per problem; numpy converts each batch in C
+    (NULL becomes NaN).
     """
     where, params = ("WHERE p.experiment_id = ?", [experiment_id]) if experiment_id else ("", [])
     names = [
@@ -108,24 +145,26 @@ def load_index(db: Database, experiment_id: int | None) -> SignalIndex:
     code = "CASE p.strategy " + " ".join(f"WHEN ? THEN {i}" for i in range(len(names))) + " END"
     cursor = (
         db.execute(
-            f"SELECT (COALESCE({code}, 0) << 8) | (p.status = 'ok') "
-            "| ((s.first_answer IS NOT NULL) << 1) | (COALESCE(s.first_is_majority, 0) << 2) "
-            "| (COALESCE(s.all_agree, 0) << 3) | (COALESCE(s.reference_agrees, 0) << 4) "
-            "| (COALESCE(s.is_exact_dup, 0) << 5) "
-            "| (CASE m.mark WHEN 'keep' THEN 1 WHEN 'drop' THEN 2 WHEN 'flag' THEN 3 ELSE 0 END << 6), "
+            f"SELECT p.id, (COALESCE({code}, 0) << {_STRATEGY}) | (p.status = 'ok') "
+            f"| (COALESCE(s.first_is_majority, 0) << {_FIRST_IS_MAJORITY}) "
+            f"| (COALESCE(s.all_agree, 0) << {_ALL_AGREE}) "
+            f"| (COALESCE(s.reference_agrees, 0) << {_REFERENCE_AGREES}) "
+            f"| (COALESCE(s.is_exact_dup, 0) << {_EXACT_DUP}) "
+            "| (CASE m.mark WHEN 'keep' THEN 1 WHEN 'drop' THEN 2 WHEN 'flag' THEN 3 ELSE 0 END "
+            f"<< {_MARK}) | COALESCE(c.bits, 0), "
             f"{', '.join(f's.{c}' for c in _FLOATS)} FROM problems p "
             "LEFT JOIN scores s ON s.problem_id = p.id LEFT JOIN marks m ON m.problem_id = p.id "
-            f"{where}",
-            [*names, *params] if names else params,
+            f"LEFT JOIN ({_candidate_bits(where)}) c ON c.pid = p.id {where}",
+            [*names, *params, *params] if names else params,
         )
         if names
         else None
     )
-    chunks = [np.empty((0, 1 + len(_FLOATS)))]
+    chunks = [np.empty((0, 2 + len(_FLOATS)))]
     while cursor is not None and (rows := cursor.fetchmany(_FETCH)):
         chunks.append(np.array(rows, dtype=np.float64))
     data = np.concatenate(chunks)
-    packed = data[:, 0].astype(np.int64)
+    packed = data[:, 1].astype(np.int64)
 
     def bit(n: int) -> np.ndarray[Any, Any]:
         flags: np.ndarray[Any, Any] = (packed >> n) & 1 == 1
@@ -133,20 +172,25 @@ def load_index(db: Database, experiment_id: int | None) -> SignalIndex:
 
     return SignalIndex(
         strategies=names,
-        strategy=(packed >> 8).astype(np.int32),
-        ok=bit(0),
-        has_first=bit(1),
-        first_is_majority=bit(2),
-        all_agree=bit(3),
-        reference_agrees=bit(4),
-        exact_dup=bit(5),
-        mark=((packed >> 6) & 3).astype(np.int8),
-        scores={name: data[:, 1 + k].copy() for k, name in enumerate(_FLOATS)},
+        ids=data[:, 0].astype(np.int64),
+        strategy=(packed >> _STRATEGY).astype(np.int32),
+        ok=bit(_OK),
+        first_is_majority=bit(_FIRST_IS_MAJORITY),
+        all_agree=bit(_ALL_AGREE),
+        reference_agrees=bit(_REFERENCE_AGREES),
+        exact_dup=bit(_EXACT_DUP),
+        mark=((packed >> _MARK) & 3).astype(np.int8),
+        candidates={
+            target: (bit(_CANDIDATES + 2 * k), bit(_CANDIDATES + 2 * k + 1))
+            for k, target in enumerate(_TARGETS)
+        },
+        scores={name: data[:, 2 + k].copy() for k, name in enumerate(_FLOATS)},
     )
 
 
 def fingerprint(db: Database, experiment_id: int | None) -> tuple[object, ...]:
-    """Cheap evidence that signals changed: marks edited, or a job finished since."""
+    """Cheap evidence that signals changed: marks edited, solutions added, a job finished."""
     marks = db.execute("SELECT COUNT(*), MAX(updated_at) FROM marks").fetchone()
     jobs = db.execute("SELECT MAX(ended_at), COUNT(*) FROM jobs").fetchone()
-    return (experiment_id, *marks, *jobs)
+    solutions = db.execute("SELECT MAX(id) FROM solutions").fetchone()
+    return (experiment_id, *marks, *jobs, *solutions)

@@ -2,7 +2,7 @@
 
 Nothing is decided here: answer groups, the majority and its share, agreement with the
 reference answer, judge scores and lengths are stored in `scores`, and selection policies
-are queries over them (`pipeline.selection.thresholds`). Answers are grouped with the verifier, not
+are queries over them (`pipeline.selection`). Answers are grouped with the verifier, not
 by string equality, so "1/2", "0.5" and "\\frac12" form one group.
 """
 

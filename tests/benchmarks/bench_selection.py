@@ -1,8 +1,9 @@
-"""Kept/dropped counts per strategy as a Filters-screen slider moves: full query vs band update.
+"""Kept/dropped counts per strategy as a Filters-screen threshold moves: SQL vs the numpy index.
 
 Builds FLAMES_BENCH_SELECTION_ROWS problems (default 200k; the TUI target is 1M) with random
-scores, then times the full grouped query against `LiveCounts` moving one threshold by a
-small step (what a slider does), and checks both give the same counts.
+scores and three solutions each (some cut at the token limit, some with a reward), then times
+one grouped SQL count against the `SignalIndex` re-count for a threshold moving in 0.01
+steps (what `+`/`-` do), checks both keep the same problems, and times the index load.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from pipeline.selection.counts import LiveCounts, kept_dropped, make_selection
+from pipeline.selection import Policy, Selection, strategy_counts
+from pipeline.selection.index import load_index
 from storage.database import open_db
 
 ROWS = int(os.environ.get("FLAMES_BENCH_SELECTION_ROWS", "200000"))
@@ -30,9 +32,9 @@ def build(path: Path, rows: int) -> None:
             ((i, STRATEGIES[i % len(STRATEGIES)]) for i in range(1, rows + 1)),
         )
         db.conn.executemany(
-            "INSERT INTO scores (problem_id, n_solutions, majority_share, first_answer, "
-            "first_is_majority, all_agree, reference_agrees, judge_score, dup_of_sim, "
-            "decontam_overlap) VALUES (?, 3, ?, '1', ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO scores (problem_id, n_solutions, majority_share, majority_answer, "
+            "first_answer, first_is_majority, all_agree, reference_agrees, judge_score, "
+            "dup_of_sim, decontam_overlap) VALUES (?, 3, ?, '1', '1', ?, ?, ?, ?, ?, ?)",
             (
                 (
                     i,
@@ -47,6 +49,22 @@ def build(path: Path, rows: int) -> None:
                 for i in range(1, rows + 1)
             ),
         )
+        db.conn.executemany(
+            "INSERT INTO solutions (problem_id, model, sample_index, text, extracted_answer, "
+            "verdict, finish_reason, reward) VALUES (?, 't', ?, 's', ?, ?, ?, ?)",
+            (
+                (
+                    i,
+                    k,
+                    rng.choice(["1", "2", None]),
+                    rng.choice(["correct", "incorrect"]),
+                    "length" if rng.random() < 0.1 else "stop",
+                    rng.random() if rng.random() < 0.8 else None,
+                )
+                for i in range(1, rows + 1)
+                for k in range(3)
+            ),
+        )
 
 
 def main() -> None:
@@ -54,28 +72,32 @@ def main() -> None:
         path = Path(tmp) / "bench.db"
         started = time.perf_counter()
         build(path, ROWS)
-        print(f"built {ROWS} problems with scores in {time.perf_counter() - started:.1f}s")
-        db = open_db(path)
-        live = LiveCounts(db, "bench")
-        live.counts(make_selection("majority", max_nn_sim=0.90, judge_min=0.5))
-        full_s = band_s = 0.0
-        steps = [0.89, 0.88, 0.87, 0.86, 0.85]
-        for value in steps:
-            selection = make_selection("majority", max_nn_sim=value, judge_min=0.5)
-            t0 = time.perf_counter()
-            moved = live.counts(selection)
-            t1 = time.perf_counter()
-            full = kept_dropped(db, "bench", selection)
-            t2 = time.perf_counter()
-            assert moved == full, (value, moved, full)
-            band_s += t1 - t0
-            full_s += t2 - t1
-        n = len(steps)
-        print(f"full grouped query: {1000 * full_s / n:.0f} ms per slider step ({ROWS} rows)")
         print(
-            f"LiveCounts band update: {1000 * band_s / n:.0f} ms per 0.01 step "
-            f"| ratio {full_s / band_s:.1f}x | same counts: yes"
+            f"built {ROWS} problems, {3 * ROWS} solutions in {time.perf_counter() - started:.1f}s"
         )
+        db = open_db(path)
+        started = time.perf_counter()
+        index = load_index(db, 1)
+        print(f"index load (one scan of problems, scores, solutions): "
+              f"{time.perf_counter() - started:.2f} s")  # fmt: skip
+        steps = [0.89, 0.88, 0.87, 0.86, 0.85]
+        for policy in (Policy.MAJORITY, Policy.FIRST, Policy.JUDGE_REWARD):
+            sql_s = index_s = 0.0
+            for value in steps:
+                selection = Selection(policy=policy, near_dup_max=value, judge_min=0.5)
+                t0 = time.perf_counter()
+                counted = index.counts(selection)
+                t1 = time.perf_counter()
+                full = strategy_counts(db, 1, selection)
+                t2 = time.perf_counter()
+                assert counted == full, (policy, value, counted, full)
+                index_s += t1 - t0
+                sql_s += t2 - t1
+            n = len(steps)
+            print(
+                f"{policy.value:>13}: SQL {1000 * sql_s / n:.0f} ms, index {1000 * index_s / n:.1f} "
+                f"ms per 0.01 step ({ROWS} rows) | ratio {sql_s / index_s:.0f}x | same counts: yes"
+            )
 
 
 if __name__ == "__main__":

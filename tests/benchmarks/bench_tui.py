@@ -141,7 +141,7 @@ async def drive(path: Path, pages: int) -> dict[str, float]:
 def filter_queries(path: Path) -> dict[str, float]:
     """What one threshold change on the Filters screen costs: snapshot vs plain SQL."""
     from pipeline.selection.index import load_index
-    from pipeline.selection.thresholds import (
+    from pipeline.selection import (
         Selection,
         examples_near,
         score_histogram,
@@ -154,10 +154,10 @@ def filter_queries(path: Path) -> dict[str, float]:
     index = load_index(db, 1)
     out["filters: load signal snapshot"] = time.perf_counter() - started
     for label, fn in (
-        ("filters: counts (snapshot)", lambda: index.counts(Selection(max_nn_sim=0.8))),
+        ("filters: counts (snapshot)", lambda: index.counts(Selection(near_dup_max=0.8))),
         ("filters: histogram (snapshot)", lambda: index.histogram("dup_of_sim", 40)),
         ("filters: examples near (SQL)", lambda: examples_near(db, 1, "dup_of_sim", 0.8, 2)),
-        ("filters: counts (SQL)", lambda: strategy_counts(db, 1, Selection(max_nn_sim=0.8))),
+        ("filters: counts (SQL)", lambda: strategy_counts(db, 1, Selection(near_dup_max=0.8))),
         ("filters: histogram (SQL)", lambda: score_histogram(db, 1, "dup_of_sim", 40)),
     ):
         fn()  # warm the page cache once, as the screen has by the time a user drags

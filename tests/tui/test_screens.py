@@ -1,8 +1,8 @@
-"""Experiments, strategies, filters, blend, jobs, help, themes and the palette, by Pilot."""
+"""Experiments, strategies, jobs, help, themes and the palette, by Pilot (filters and blend:
+test_filters_blend.py)."""
 
 from __future__ import annotations
 
-import json
 import shlex
 import sys
 from pathlib import Path
@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from textual.widgets import DataTable
 
-from pipeline.selection.thresholds import Selection, strategy_counts
+from pipeline.selection import Selection
 from storage.database import open_db
 from storage.settings import get_setting
 from tests.tui.helpers import settle, text_of
@@ -23,47 +23,6 @@ pytestmark = pytest.mark.asyncio
 def cells(app: FlamesApp, selector: str) -> list[list[str]]:
     table = app.screen.query_one(selector, DataTable)
     return [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
-
-
-async def test_filters_change_counts_and_apply_everywhere(sample_db: Path) -> None:
-    app = FlamesApp(sample_db, start="filters", cursor_blink=False)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot, lambda: len(cells(app, "#counts")) > 1)
-        field = app.screen.query_one("#max_nn_sim")
-        field.value = "0.5"  # type: ignore[attr-defined]
-        await settle(pilot, lambda: app.selection.max_nn_sim == 0.5)
-        await settle(pilot, lambda: "0.50" in text_of(pilot, "#hist-label"))
-        expected = strategy_counts(open_db(sample_db), 1, app.selection)
-        shown = {row[0]: int(row[1].replace(",", "")) for row in cells(app, "#counts")}
-        assert all(shown[name] == kept for name, kept, _ in expected)
-        assert "ms" in text_of(pilot, "#filter-timing")
-        assert "just below 0.50" in text_of(pilot, "#examples")
-        await pilot.press("p")  # cycle the policy
-        await settle(pilot, lambda: app.selection.policy != "first")
-        await pilot.press("3")
-        await settle(pilot)
-        table = app.screen.query_one("#problems")
-        assert table.query_spec.selection == app.selection  # type: ignore[attr-defined]
-
-
-async def test_blend_preset_shortfalls_and_export(sample_db: Path, tmp_path: Path) -> None:
-    app = FlamesApp(sample_db, start="blend", cursor_blink=False)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot, lambda: len(cells(app, "#plan")) == 4)
-        rows = cells(app, "#plan")
-        assert rows[0][0] == "suggester_editor" and rows[0][1] == "50%" and "short" in rows[0][4]
-        assert "warning" in text_of(pilot, "#blend-warnings")
-        app.screen.query_one("#total").value = "20"  # type: ignore[attr-defined]
-        out = tmp_path / "mix.jsonl"
-        app.screen.query_one("#out").value = str(out)  # type: ignore[attr-defined]
-        await settle(pilot, lambda: cells(app, "#plan")[0][2] == "10")
-        assert "--total 20" in text_of(pilot, "#blend-command")
-        await pilot.press("e")
-        await settle(
-            pilot, lambda: out.exists() and "exported" in text_of(pilot, "#blend-warnings")
-        )
-        assert len(out.read_text().splitlines()) == 20
-        assert json.loads(out.with_suffix(".card.json").read_text())["total_written"] == 20
 
 
 async def test_jobs_screen_shows_progress_log_and_cancels(sample_db: Path) -> None:

@@ -8,14 +8,9 @@ import click
 
 from pipeline.datasets import blend as blends
 from pipeline.experiments.lookup import resolve_experiment
-from storage.database import open_db
-from workbench.cli.options import db_option
-from workbench.cli.selection_options import (
-    parse_ratios,
-    reproduce_command,
-    selection_from,
-    selection_options,
-)
+from pipeline.experiments.store import load_experiment
+from workbench.cli.options import db_option, open_workspace
+from workbench.cli.selection_options import parse_ratios, selection_from, selection_options
 
 
 @click.command(name="blend")
@@ -27,35 +22,61 @@ from workbench.cli.selection_options import (
     "ratios",
     multiple=True,
     metavar="STRATEGY=SHARE",
-    help="A strategy's share (repeat); shares are normalised.",
+    help="A strategy's share (repeat); shares are normalised. [default: the config's blend.ratios]",
 )
-@click.option("--total", type=int, required=True, help="Number of training examples.")
-@click.option("--out", type=click.Path(dir_okay=False), help="Write the blend to this JSONL.")
 @click.option(
-    "--format", "fmt", type=click.Choice(blends.FORMATS), default="messages", show_default=True
+    "--total",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Number of training examples. [default: the config's blend.total]",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False),
+    help="Write the blend here (.jsonl or .parquet) with a dataset card next to it.",
+)
+@click.option(
+    "--format",
+    "record_format",
+    type=click.Choice(blends.FORMATS),
+    default="messages",
+    show_default=True,
+    help="Record format: chat messages, or prompt/completion strings.",
 )
 @click.option("--name", default="blend", show_default=True, help="Name stored for this blend.")
+@click.option("--force", is_flag=True, help="Overwrite --out and its card if they exist.")
 @selection_options
 def command(
     db_path: str,
     experiment: str,
     preset: str | None,
     ratios: tuple[str, ...],
-    total: int,
+    total: int | None,
     out: str | None,
-    fmt: str,
+    record_format: str,
     name: str,
+    force: bool,
     **options: Any,
 ) -> None:
-    """Blend strategies into a training set."""
-    db = open_db(db_path)
+    """Blend strategies into a training set (defaults: the experiment's [blend] and [filter])."""
+    db = open_workspace(db_path)
     experiment_id = resolve_experiment(db, experiment)
+    config = load_experiment(db, experiment)
+    arm = options.get("arm")
+    selection = selection_from(db, experiment, options)
     shares = dict(blends.FLAMES_PRESET) if preset else {}
     shares.update(parse_ratios(ratios))
     if not shares:
-        raise click.UsageError("give --preset flames or at least one --ratio STRATEGY=SHARE")
-    selection = selection_from(options)
+        shares = dict(config.blend.ratios)
+    if not shares:
+        raise click.UsageError(
+            "give --preset flames or --ratio STRATEGY=SHARE (the config has no blend.ratios)"
+        )
+    total = config.blend.total if total is None else total
+    if total <= 0:
+        raise click.UsageError("give --total N (the config's blend.total is 0)")
     plan = blends.plan_blend(db, experiment_id, shares, total, selection)
+    click.echo(f"selection: {selection.describe()}")
     click.echo(f"{'strategy':<24} {'ratio':>6} {'needed':>8} {'available':>10}")
     for line in plan:
         flag = f"  SHORT by {line.short}" if line.short else ""
@@ -64,37 +85,33 @@ def command(
         )
     for warning in blends.warnings(plan):
         click.echo(f"warning: {warning}", err=True)
-    if out:
-        result = blends.export_blend(
-            db,
-            experiment_id,
-            shares,
-            total,
-            selection,
-            out,
-            fmt=fmt,
-            name=name,
-            command=reproduce_command(
-                [
-                    "blend",
-                    "--db",
-                    db_path,
-                    "--experiment",
-                    experiment,
-                    *[f"--ratio={n}={v:g}" for n, v in shares.items()],
-                    "--total",
-                    str(total),
-                    "--out",
-                    out,
-                    "--format",
-                    fmt,
-                    "--name",
-                    name,
-                ],
-                selection,
-            ),
-        )
-        click.echo(
-            f"wrote {sum(result.written.values())} examples to {result.path} "
-            f"(card: {result.card_md})"
-        )
+    if not out:
+        return
+    command_line = blends.blend_command(
+        db_path=db_path,
+        experiment=experiment,
+        ratios=shares,
+        total=total,
+        selection=selection,
+        out=out,
+        record_format=record_format,
+        name=name,
+        arm=arm,
+    )
+    result = blends.export_blend(
+        db,
+        experiment_id,
+        shares,
+        total,
+        selection,
+        out,
+        record_format=record_format,
+        overwrite=force,
+        name=name,
+        command=command_line,
+        arm=arm,
+        models=blends.config_models(config, selection),
+    )
+    click.echo(
+        f"wrote {blends.examples(result.total_written)} to {result.path} (card: {result.card_md})"
+    )

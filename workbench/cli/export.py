@@ -1,86 +1,138 @@
-"""`flames export`: write datasets; `sft` exports a stored blend (or all kept problems)."""
+"""`flames export`: training datasets. `sft` lives here; other kinds are added by module.
+
+To add a dataset kind, write a module exposing a click command named `command` and add one
+line to `SUBCOMMANDS`; it is imported only when that subcommand runs.
+"""
 
 from __future__ import annotations
 
-import json
+import importlib
+from pathlib import Path
 from typing import Any
 
 import click
 
 from pipeline.datasets import blend as blends
 from pipeline.experiments.lookup import resolve_experiment
-from pipeline.selection.thresholds import Selection, strategy_counts
-from storage.database import open_db
-from workbench.cli.options import db_option
-from workbench.cli.selection_options import reproduce_command, selection_from, selection_options
+from pipeline.experiments.store import load_experiment
+from workbench.cli.options import db_option, open_workspace
+from workbench.cli.progress import reporter_bar
+from workbench.cli.selection_options import selection_from, selection_options
+
+# name -> (module exposing `command`, one-line help): export kinds defined in other modules.
+SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "rft": ("workbench.cli.export_rft", "RFT: the student's correct, distinct samples."),
+    "dpo": ("workbench.cli.export_dpo", "Plain DPO: correct vs incorrect student samples."),
+    "step-dpo": ("workbench.cli.export_step_dpo", "Per-step DPO pairs from rollouts."),
+}
 
 
-@click.group(name="export")
+class ExportGroup(click.Group):
+    """The `export` group: `sft` here, the others imported from `SUBCOMMANDS` on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *SUBCOMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in SUBCOMMANDS:
+            module_name, help_text = SUBCOMMANDS[cmd_name]
+            found: click.Command = importlib.import_module(module_name).command
+            if found.help is None:
+                found.help = help_text
+            return found
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(name="export", cls=ExportGroup)
 def command() -> None:
-    """Export datasets (SFT now; RFT, DPO and per-step DPO come with training)."""
+    """Export training datasets (JSONL or Parquet, each with a dataset card)."""
+
+
+def default_out(db_path: str, experiment: str, kind: str, suffix: str = ".jsonl") -> Path:
+    """Where an export goes without --out: next to the workspace file, named by experiment."""
+    return Path(db_path).resolve().parent / f"{experiment}-{kind}{suffix}"
 
 
 @command.command(name="sft")
 @db_option
 @click.option("--experiment", "-e", required=True, help="Experiment name.")
 @click.option("--blend", "blend_name", help="A blend stored by `flames blend` or the TUI.")
-@click.option("--out", type=click.Path(dir_okay=False), required=True, help="JSONL to write.")
 @click.option(
-    "--format", "fmt", type=click.Choice(blends.FORMATS), default="messages", show_default=True
+    "--out",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="File to write (.jsonl or .parquet). [default: EXPERIMENT-sft.jsonl next to --db]",
 )
+@click.option(
+    "--format",
+    "record_format",
+    type=click.Choice(blends.FORMATS),
+    default="messages",
+    show_default=True,
+    help="Record format: chat messages, or prompt/completion strings.",
+)
+@click.option("--force", is_flag=True, help="Overwrite the file and its card if they exist.")
 @selection_options
 def sft(
-    db_path: str, experiment: str, blend_name: str | None, out: str, fmt: str, **options: Any
+    db_path: str,
+    experiment: str,
+    blend_name: str | None,
+    out: str | None,
+    record_format: str,
+    force: bool,
+    **options: Any,
 ) -> None:
-    """Problem + chosen solution pairs for SFT, with a dataset card next to the file."""
-    db = open_db(db_path)
+    """Problem + training solution pairs for SFT, with a dataset card next to the file.
+
+    Without --blend: every problem the selection keeps (the experiment's [filter] unless
+    flags say otherwise). With --blend: that stored blend's ratios, total and selection.
+    """
+    db = open_workspace(db_path)
     experiment_id = resolve_experiment(db, experiment)
-    selection = selection_from(options)
+    arm = options.get("arm")
+    selection = selection_from(db, experiment, options)
     if blend_name:
-        row = db.execute(
-            "SELECT ratios_json, total, filters_json FROM blends "
-            "WHERE experiment_id = ? AND name = ?",
-            [experiment_id, blend_name],
-        ).fetchone()
-        if row is None:
+        stored = blends.load_blend(db, experiment_id, blend_name)
+        if stored is None:
             raise click.BadParameter(
                 f"no blend '{blend_name}' in {experiment}: make one with `flames blend --name`",
                 param_hint="--blend",
             )
-        ratios, total = json.loads(row[0]), int(row[1])
-        selection = Selection(**json.loads(row[2]))
+        ratios, total, selection = stored
     else:
-        kept = strategy_counts(db, experiment_id, selection)
-        ratios = {name: float(k) for name, k, _ in kept if k}
-        total = sum(int(v) for v in ratios.values())
-        if not ratios:
-            raise click.ClickException("no kept problems under this selection: loosen it")
-    result = blends.export_blend(
-        db,
-        experiment_id,
-        ratios,
-        total,
-        selection,
-        out,
-        fmt=fmt,
-        name=blend_name or "all-kept",
-        command=reproduce_command(
-            [
-                "export",
-                "sft",
-                "--db",
-                db_path,
-                "--experiment",
-                experiment,
-                *(["--blend", blend_name] if blend_name else []),
-                "--out",
-                out,
-                "--format",
-                fmt,
-            ],
+        ratios, total = blends.all_kept_ratios(db, experiment_id, selection)
+    path = Path(out) if out else default_out(db_path, experiment, "sft")
+    words = ["flames", "export", "sft", "--db", db_path, "--experiment", experiment]
+    words += ["--arm", arm] if arm else []
+    words += ["--blend", blend_name] if blend_name else []
+    words += ["--out", str(path), "--format", record_format, *selection.cli_args()]
+    with reporter_bar("export") as progress:
+        result = blends.export_blend(
+            db,
+            experiment_id,
+            ratios,
+            total,
             selection,
-        ),
-    )
+            path,
+            record_format=record_format,
+            overwrite=force,
+            name=blend_name or path.stem,
+            command=" ".join(_quoted(words)),
+            arm=arm,
+            models=blends.config_models(load_experiment(db, experiment), selection),
+            progress=progress,
+        )
     click.echo(
-        f"wrote {sum(result.written.values())} examples to {result.path} (card: {result.card_md})"
+        f"wrote {blends.examples(result.total_written)} to {result.path} (card: {result.card_md})"
     )
+    if result.skipped_truncated:
+        click.echo(
+            f"skipped {blends.examples(result.skipped_truncated, 'problem')} whose solutions "
+            "were all cut at the token limit (--allow-truncated keeps them)"
+        )
+
+
+def _quoted(words: list[str]) -> list[str]:
+    import shlex
+
+    return [shlex.quote(word) for word in words]

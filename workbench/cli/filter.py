@@ -1,82 +1,59 @@
-"""`flames filter EXPERIMENT --policy P`: kept/dropped per strategy; deletes nothing."""
+"""`flames filter EXPERIMENT`: kept/dropped per strategy under a selection; deletes nothing."""
 
 from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
 
 import click
 from rich.console import Console
 from rich.table import Table
 
-from pipeline.selection.counts import kept_dropped, make_selection
+from pipeline.experiments.lookup import resolve_experiment
+from pipeline.selection import kept_dropped, kept_ids, truncated_counts
 from pipeline.solving.scores import score_experiment
-from storage.database import open_db
-from workbench.cli.options import db_option
-from workbench.cli.progress import progress_bar
+from workbench.cli.options import db_option, open_workspace
+from workbench.cli.progress import reporter_bar
+from workbench.cli.selection_options import selection_from, selection_options
 
 
 @click.command(name="filter")
 @click.argument("experiment")
-@click.option(
-    "--policy",
-    default="first",
-    show_default=True,
-    help="strict, majority, first, majority_first, reference_verified or none.",
-)
-@click.option(
-    "--judge-min",
-    "--min-judge",
-    "judge_min",
-    type=float,
-    default=None,
-    help="Keep only problems whose judge score (0..1) is at least this.",
-)
-@click.option(
-    "--max-nn-sim",
-    type=float,
-    default=None,
-    help="Drop problems at least this similar (0..1) to a kept neighbour.",
-)
-@click.option(
-    "--max-decontam",
-    type=float,
-    default=None,
-    help="Drop problems holding at least this share of a benchmark item's n-grams.",
-)
-@click.option("--drop-exact-dups", is_flag=True, help="Also drop exact duplicates.")
+@selection_options
 @click.option(
     "--rescore",
     is_flag=True,
     help="First recompute answer groups, agreement and labels from the solutions.",
 )
+@click.option(
+    "--ids",
+    "ids_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Also write the kept problem ids to this file, one per line.",
+)
 @db_option
 def command(
-    experiment: str,
-    policy: str,
-    judge_min: float | None,
-    max_nn_sim: float | None,
-    max_decontam: float | None,
-    drop_exact_dups: bool,
-    rescore: bool,
-    db_path: str,
+    experiment: str, rescore: bool, ids_path: str | None, db_path: str, **options: Any
 ) -> None:
-    """Report kept/dropped problems per strategy under a selection policy (deletes nothing)."""
-    selection = make_selection(
-        policy,
-        judge_min=judge_min,
-        max_nn_sim=max_nn_sim,
-        max_decontam=max_decontam,
-        drop_exact_dups=drop_exact_dups,
-    )
-    db = open_db(db_path)
+    """Report kept/dropped problems per strategy under a selection (deletes nothing).
+
+    Without flags the selection is the experiment's [filter] config; every flag overrides
+    one field of it (a threshold takes 'off' to turn it off).
+    """
+    db = open_workspace(db_path)
+    selection = selection_from(db, experiment, options)
     if rescore:
-        with progress_bar("scoring") as update:
-            summary = score_experiment(db, experiment, progress=update)
+        with reporter_bar("scoring") as progress:
+            summary = score_experiment(db, experiment, progress=progress)
         click.echo(
             f"scored {summary.problems} problems, {summary.solutions} solutions "
             f"({summary.positive} positive, {summary.negative} negative, "
             f"{summary.unverifiable} unverifiable)"
         )
     counts = kept_dropped(db, experiment, selection)
-    table = Table(title=f"{experiment}: policy {selection.policy}")
+    experiment_id = resolve_experiment(db, experiment)
+    table = Table(title=f"{experiment}: {selection.describe()}")
     for column in ("strategy", "kept", "dropped", "total", "kept %"):
         table.add_column(column, justify="left" if column == "strategy" else "right")
     for row in counts:
@@ -92,3 +69,13 @@ def command(
         style="bold",
     )
     Console().print(table)
+    cut = sum(truncated_counts(db, experiment_id, selection).values())
+    if cut:
+        click.echo(
+            f"{cut} more would be kept with --allow-truncated (every solution they could "
+            "train on was cut at the token limit)"
+        )
+    if ids_path is not None:
+        ids = kept_ids(db, experiment_id, selection)
+        Path(ids_path).write_text("".join(f"{i}\n" for i in ids), encoding="utf-8")
+        click.echo(f"wrote {len(ids)} kept ids to {ids_path}")

@@ -1,76 +1,122 @@
-"""Click options for a selection policy and its thresholds, shared by blend and export."""
+"""The selection options every selecting command takes, built from the `Selection` fields.
+
+`flames filter`, `flames blend` and `flames export sft` get the same flags from this one
+definition: `--policy`, one flag per threshold (`--judge-min 0.5`, `--near-dup-max off`) and
+per switch (`--drop-exact-dups/--no-drop-exact-dups`), plus `--arm`. A flag not given takes
+the experiment's (or the arm's) `[filter]` config, so a bare command selects what the config
+says and what `flames run` selected.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import click
+from sqlite_utils import Database
 
-from pipeline.selection.thresholds import POLICIES, Selection
+from pipeline.selection import (
+    FLAGS,
+    HELP,
+    THRESHOLDS,
+    Policy,
+    Selection,
+    experiment_selection,
+    flag_of,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+# Flags renamed when the selection got one spelling: old -> new.
+RENAMED_FLAGS = {
+    "--max-nn-sim": "--near-dup-max",
+    "--min-judge": "--judge-min",
+    "--max-decontam": "--decontam-max",
+}
+
+
+class ThresholdType(click.ParamType[Any, Any]):
+    """A number between 0 and 1, or `off`."""
+
+    name = "0..1|off"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if value is None or isinstance(value, float):
+            return value
+        text = str(value).strip().lower()
+        if text in ("off", "none"):
+            return OFF
+        try:
+            number = float(text)
+        except ValueError:
+            self.fail(f"'{value}' is not a number between 0 and 1 (or 'off')", param, ctx)
+        if not 0.0 <= number <= 1.0:
+            self.fail(f"{number:g} is not between 0 and 1 (give 'off' to turn it off)", param, ctx)
+        return number
+
+
+OFF = "off"  # an explicit "turn this threshold off" (None means "not given: use the config")
+
+
+def _renamed(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+    if value is not None:
+        old = param.opts[0]
+        raise click.UsageError(f"{old} is now {RENAMED_FLAGS[old]}", ctx=ctx)
+
 
 def selection_options(func: F) -> F:
-    """--policy, --max-nn-sim, --max-decontam, --min-judge."""
-    options = [
+    """Add `--arm`, `--policy`, every threshold and switch of `Selection`, as one block."""
+    options: list[Callable[[F], F]] = [
+        click.option(
+            "--arm",
+            default=None,
+            help="Take the selection defaults from this arm's config (default: the experiment's).",
+        ),
         click.option(
             "--policy",
-            type=click.Choice(list(POLICIES)),
-            default="first",
-            show_default=True,
-            help="Selection policy over the sampled solutions.",
-        ),
-        click.option(
-            "--max-nn-sim",
-            type=float,
-            default=0.9,
-            show_default=True,
-            help="Drop problems at least this similar to a kept neighbour.",
-        ),
-        click.option(
-            "--max-decontam",
-            type=float,
-            default=0.95,
-            show_default=True,
-            help="Drop problems with this much benchmark n-gram overlap.",
-        ),
-        click.option(
-            "--min-judge",
-            type=float,
+            type=click.Choice([p.value for p in Policy]),
             default=None,
-            help="Keep only problems with at least this judge score.",
+            help=f"{HELP['policy']} [default: the config's filter.policy]",
         ),
     ]
+    for name in THRESHOLDS:
+        options.append(
+            click.option(
+                flag_of(name),
+                name,
+                type=ThresholdType(),
+                default=None,
+                help=f"{HELP[name]} 'off' turns it off. [default: the config's filter.{name}]",
+            )
+        )
+    for name in FLAGS:
+        options.append(
+            click.option(
+                f"{flag_of(name)}/--no-{flag_of(name)[2:]}",
+                name,
+                default=None,
+                help=f"{HELP[name]} [default: the config's filter.{name}]",
+            )
+        )
+    for old in RENAMED_FLAGS:
+        options.append(
+            click.option(old, hidden=True, expose_value=False, callback=_renamed, is_eager=True)
+        )
     for option in reversed(options):
         func = option(func)
     return func
 
 
-def selection_from(options: dict[str, Any]) -> Selection:
-    """The Selection named by the options above (popped from `options`)."""
-    return Selection(
-        policy=options.pop("policy"),
-        max_nn_sim=options.pop("max_nn_sim"),
-        max_decontam=options.pop("max_decontam"),
-        min_judge=options.pop("min_judge"),
-    )
-
-
-def reproduce_command(words: list[str], selection: Selection) -> str:
-    """The command line that reproduces an export, for its dataset card."""
-    import shlex
-
-    args = ["flames", *words, "--policy", selection.policy]
-    for flag, value in (
-        ("--max-nn-sim", selection.max_nn_sim),
-        ("--max-decontam", selection.max_decontam),
-        ("--min-judge", selection.min_judge),
-    ):
+def selection_from(db: Database, experiment: str, options: dict[str, Any]) -> Selection:
+    """The Selection the options name (popped from `options`), the config filling the rest."""
+    base = experiment_selection(db, experiment, options.pop("arm", None))
+    given: dict[str, Any] = {}
+    for field in dataclasses.fields(Selection):
+        value = options.pop(field.name, None)
         if value is not None:
-            args += [flag, f"{value:g}"]
-    return shlex.join(args)
+            given[field.name] = None if value == OFF else value
+    return dataclasses.replace(base, **given)
 
 
 def parse_ratios(values: tuple[str, ...]) -> dict[str, float]:

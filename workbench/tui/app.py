@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
+from sqlite_utils import Database
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.reactive import reactive
 from textual.screen import Screen
 
-from pipeline.selection.thresholds import Selection
+from pipeline.errors import FlamesError
+from pipeline.selection import Selection, experiment_selection
 from storage.database import open_db
 from storage.settings import get_setting, set_setting
 from themes import DEFAULT_THEME, STYLESHEET
@@ -74,6 +76,7 @@ class FlamesApp(App[None]):
         ).fetchone()
         self.experiment_id = int(found[0]) if found else None
         self.experiment_name: str | None = str(found[1]) if found else None
+        self.selection = self._config_selection(db, self.experiment_id)
         self._last_mode = get_setting(db, "mode", "experiments") or "experiments"
         db.conn.close()
 
@@ -117,6 +120,18 @@ class FlamesApp(App[None]):
         """Make every screen work on this experiment (and remember it)."""
         self.experiment_name = name
         self.experiment_id = experiment_id
+        with self.workspace.db() as db:  # one small row: the experiment's [filter] config
+            self.selection = self._config_selection(db, experiment_id)
+
+    @staticmethod
+    def _config_selection(db: Database, experiment_id: int | None) -> Selection:
+        """The experiment's [filter] as the starting selection of every screen."""
+        if experiment_id is None:
+            return Selection()
+        try:
+            return experiment_selection(db, experiment_id)
+        except FlamesError:  # a config that no longer validates: defaults, the CLI says why
+            return Selection()
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         yield from palette.commands(self, screen)

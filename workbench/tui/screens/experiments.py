@@ -12,7 +12,7 @@ from textual.markup import escape
 from textual.widgets import DataTable, Footer, Static
 
 from pipeline.jobs.supervisor import STAGES, launch_job, stage_command
-from pipeline.selection.thresholds import JOINS, Selection, kept_condition
+from pipeline.selection import JOINS, Selection, kept_condition
 from workbench.tui.screens.base import WorkbenchScreen
 
 STAGE_KEYS = {"generate": "g", "solve": "s", "filter": "f", "dedup": "d", "decontaminate": "c"}

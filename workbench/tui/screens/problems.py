@@ -8,7 +8,7 @@ from textual.containers import Horizontal
 from textual.widgets import Footer, Input, Label, Select, Static
 
 from pipeline.problems.browse import SORTS, ProblemQuery
-from pipeline.selection.thresholds import SCORE_COLUMNS
+from pipeline.selection import SCORE_COLUMNS
 from workbench.tui.screens.base import WorkbenchScreen
 from workbench.tui.widgets.field import Field
 from workbench.tui.widgets.problem_table import ProblemTable
