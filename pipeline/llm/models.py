@@ -14,6 +14,7 @@ import json
 import os
 import shutil
 import tempfile
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -142,9 +143,11 @@ def load_causal_lm(
         if source.adapter is not None:
             from peft import PeftModel
 
-            model = PeftModel.from_pretrained(model, source.adapter, is_trainable=trainable)
-            if merge and not trainable:
-                model = model.merge_and_unload()
+            with warnings.catch_warnings():  # peft still calls names transformers 5 renamed
+                warnings.simplefilter("ignore", FutureWarning)
+                model = PeftModel.from_pretrained(model, source.adapter, is_trainable=trainable)
+                if merge and not trainable:
+                    model = model.merge_and_unload()
     except (OSError, ValueError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         shown = source.adapter or source.weights

@@ -100,18 +100,23 @@ def _check_row(
 ) -> None:
     for name in layout:
         value = row.get(name)
+        if value is None:
+            raise InputError(
+                f"{trainer.upper()} row lacks '{name}' (the file's first row has "
+                f"{', '.join(layout)}; every row needs the same fields)",
+                path=path,
+                line=line,
+            )
         if name == "messages":
             _check_chat(value, name, path, line, need_assistant=True)
         elif isinstance(value, list):
             _check_chat(value, name, path, line, need_assistant=False)
         elif not isinstance(value, str):
             raise InputError(
-                f"{trainer.upper()} row lacks '{name}' (expected {EXPECTED[trainer]})"
-                if value is None
-                else f"expected a string or a list of role/content turns, got {type(value).__name__}",
+                f"expected a string or a list of role/content turns, got {type(value).__name__}",
                 path=path,
                 line=line,
-                field=None if value is None else name,
+                field=name,
             )
 
 

@@ -32,7 +32,8 @@ from pipeline.progress import ProgressEvent, Reporter, ignore
 from pipeline.training import events, folder, launch
 from pipeline.training.datafile import DataFile, check_data_file
 from pipeline.training.mapping import load_dtype, lora_kwargs, trainer_kwargs
-from pipeline.training.spec import TrainResult, TrainSpec
+from pipeline.training.selection import Evaluator, select_checkpoint, workspace_evaluator
+from pipeline.training.spec import CheckpointScore, TrainResult, TrainSpec
 from storage import training as rows
 from storage.database import open_db
 
@@ -56,11 +57,16 @@ def train(
     db_path: str | None = None,
     experiment_id: int | None = None,
     arm_id: int | None = None,
+    evaluator: Evaluator | None = None,
+    selection_on_eval: bool = True,
     say: Say | None = None,
 ) -> TrainResult:
     """Train `spec` (or resume it, or report it already done) and return where the model is.
 
     With `db_path` the run gets a `training_runs` row, per-step metrics and checkpoints.
+    With `settings.select_benchmarks`, its checkpoints are evaluated (by `evaluator`, else
+    `pipeline.evaluation` on the workspace) and the best is recorded; `selection_on_eval`
+    says whether those benchmarks are also the reported ones (best-of-K is then optimistic).
     Raises FlamesError with one line when the input is wrong or the run fails; the run's row
     is then failed with that line and its checkpoints stay in the folder.
     """
@@ -82,7 +88,8 @@ def train(
             tell(
                 f"{out} already holds a finished run ({done.get('steps', '?')} steps): not retrained"
             )
-            return _finish(spec, out, db, _run_id(db, out), int(done.get("steps") or 0), tell, True)
+            finish = _Finish(spec, db, _run_id(db, out), tell, evaluator, selection_on_eval)
+            return finish(int(done.get("steps") or 0), progress, already_done=True)
         _check_resumable(out, spec, data)
         folder.wait_for_old_worker(out)
         run_id = _record_start(db, spec, data, experiment_id, arm_id) if db else None
@@ -110,7 +117,8 @@ def train(
             threads=launch.cpu_threads(),
         )
         steps = _run_worker(argv, progress, db, run_id)
-        return _finish(spec, out, db, run_id, steps, tell, False, resume.step if resume else None)
+        finish = _Finish(spec, db, run_id, tell, evaluator, selection_on_eval)
+        return finish(steps, progress, resumed_from=resume.step if resume else None)
 
 
 def _run_worker(
@@ -158,37 +166,103 @@ def _run_worker(
     return step
 
 
-def _finish(
-    spec: TrainSpec,
-    out: Path,
-    db: Database | None,
-    run_id: int | None,
-    steps: int,
-    tell: Say,
-    already_done: bool,
-    resumed_from: int | None = None,
-) -> TrainResult:
-    """Merge if asked, mark the run done, and say where the model is."""
-    merged = None
-    if spec.settings.merge and (out / "adapter_config.json").is_file():
-        tell(f"merging the LoRA adapter into full weights: {out}/merged")
-        merged = str(merge_adapter(out))
-    last = folder.newest_checkpoint(out)
-    if db is not None and run_id is not None:
-        rows.set_progress(db, run_id, last_step=steps or None)
-        rows.finish_run(db, run_id, status="done")
-    final = rows.latest_metrics(db, run_id) if db is not None and run_id is not None else {}
-    return TrainResult(
-        run_id=run_id,
-        output_dir=str(out),
-        model_dir=str(out),
-        steps=steps,
-        resumed_from=resumed_from,
-        already_done=already_done,
-        last_checkpoint=str(last.path) if last else None,
-        merged_dir=merged,
-        final_metrics=final,
-    )
+@dataclass(frozen=True)
+class _Finish:
+    """After the worker: merge if asked, select a checkpoint if asked, mark the run done."""
+
+    spec: TrainSpec
+    db: Database | None
+    run_id: int | None
+    tell: Say
+    evaluator: Evaluator | None
+    selection_on_eval: bool
+
+    def __call__(
+        self,
+        steps: int,
+        progress: Reporter,
+        *,
+        already_done: bool = False,
+        resumed_from: int | None = None,
+    ) -> TrainResult:
+        out = self.spec.out_dir
+        merged = None
+        if self.spec.settings.merge and (out / "adapter_config.json").is_file():
+            self.tell(f"merging the LoRA adapter into full weights: {out}/merged")
+            merged = str(merge_adapter(out))
+        db, run_id = self.db, self.run_id
+        if db is not None and run_id is not None:
+            rows.set_progress(db, run_id, last_step=steps or None)
+            rows.finish_run(db, run_id, status="done")
+        scores, best = self._select(steps, progress)
+        last = folder.newest_checkpoint(out)
+        return TrainResult(
+            run_id=run_id,
+            output_dir=str(out),
+            model_dir=str(out),
+            steps=steps,
+            resumed_from=resumed_from,
+            already_done=already_done,
+            last_checkpoint=str(last.path) if last else None,
+            best=best,
+            checkpoint_scores=scores,
+            merged_dir=merged,
+            final_metrics=rows.latest_metrics(db, run_id) if db and run_id else {},
+        )
+
+    def _select(
+        self, steps: int, progress: Reporter
+    ) -> tuple[tuple[CheckpointScore, ...], CheckpointScore | None]:
+        settings = self.spec.settings
+        if not settings.select_benchmarks:
+            return (), None
+        stored = self._stored_selection()
+        if stored is not None:
+            return stored
+        evaluator = self.evaluator
+        if evaluator is None and self.db is not None:
+            evaluator = workspace_evaluator(self.db, self.run_id)
+        if evaluator is None:
+            self.tell(
+                "checkpoint selection skipped: it stores its evaluations in a workspace (--db)"
+            )
+            return (), None
+        self.tell(
+            f"checkpoint selection on {', '.join(settings.select_benchmarks)}"
+            + (
+                " (also reported: the best-of-K score is optimistic)"
+                if self.selection_on_eval
+                else ""
+            )
+        )
+        return select_checkpoint(
+            self.spec.out_dir,
+            steps,
+            evaluator,
+            settings.select_benchmarks,
+            limit=settings.select_limit,
+            db=self.db,
+            run_id=self.run_id,
+            on_eval_sets=self.selection_on_eval,
+            progress=progress,
+        )
+
+    def _stored_selection(
+        self,
+    ) -> tuple[tuple[CheckpointScore, ...], CheckpointScore | None] | None:
+        """The selection a finished run already recorded (rerunning the command repeats none)."""
+        if self.db is None or self.run_id is None:
+            return None
+        run = rows.get_run(self.db, self.run_id)
+        if run is None or run.best_checkpoint is None:
+            return None
+        scored = tuple(
+            CheckpointScore(c.step, c.path, c.scores)
+            for c in rows.list_checkpoints(self.db, self.run_id)
+            if c.scores is not None
+        )
+        best = next((c for c in scored if c.path == run.best_checkpoint), None)
+        return (scored, best) if best is not None else None
 
 
 def _record_start(

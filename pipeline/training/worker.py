@@ -72,6 +72,17 @@ def train_plan(plan: dict[str, Any], spec: TrainSpec) -> None:
     datasets.disable_progress_bars()
     from pipeline.training.callbacks import RunRecorder, SaveAtSteps
 
+    # The TRL arguments first: a bad setting fails before seconds go into loading the model.
+    if spec.trainer == "sft":
+        from trl.trainer.sft_config import SFTConfig
+        from trl.trainer.sft_trainer import SFTTrainer
+
+        args: Any = SFTConfig(**plan["trainer_kwargs"])
+    else:
+        from trl.trainer.dpo_config import DPOConfig
+        from trl.trainer.dpo_trainer import DPOTrainer
+
+        args = DPOConfig(**plan["trainer_kwargs"])
     dtype = getattr(torch, plan["dtype"])
     source = resolve_model(spec.model)
     record = model_record(spec, source, plan)
@@ -83,25 +94,19 @@ def train_plan(plan: dict[str, Any], spec: TrainSpec) -> None:
     if spec.settings.save_steps is None:
         callbacks.append(SaveAtSteps(spec.settings.checkpoints))
     if spec.trainer == "sft":
-        from trl.trainer.sft_config import SFTConfig
-        from trl.trainer.sft_trainer import SFTTrainer
-
         trainer: Any = SFTTrainer(
             model=model,
-            args=SFTConfig(**plan["trainer_kwargs"]),
+            args=args,
             train_dataset=dataset,
             processing_class=tokenizer,
             peft_config=peft_config,
             callbacks=callbacks,
         )
     else:
-        from trl.trainer.dpo_config import DPOConfig
-        from trl.trainer.dpo_trainer import DPOTrainer
-
         trainer = DPOTrainer(
             model=model,
             ref_model=ref_model,
-            args=DPOConfig(**plan["trainer_kwargs"]),
+            args=args,
             train_dataset=dataset,
             processing_class=tokenizer,
             peft_config=peft_config,
