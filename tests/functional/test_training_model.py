@@ -39,8 +39,10 @@ SMALL = TrainingConfig(
     lora_alpha=16,
     checkpoints=1,
 )
-PROBLEMS = [(f"Tom has {a} apples and buys {b} more. How many apples now?", a + b) for a, b in
-            ((3, 4), (5, 2), (7, 8), (10, 6), (2, 9), (4, 4), (12, 3), (8, 1))]
+PROBLEMS = [
+    (f"Tom has {a} apples and buys {b} more. How many apples now?", a + b)
+    for a, b in ((3, 4), (5, 2), (7, 8), (10, 6), (2, 9), (4, 4), (12, 3), (8, 1))
+]
 
 
 def write_jsonl(path: Path, records: list[dict[str, object]]) -> Path:
@@ -96,8 +98,12 @@ def test_sft_logs_a_loss_per_step_and_its_output_loads_as_a_model(
     try:
         answers = dict(
             backend.generate(
-                [Request(messages=(("user", PROBLEMS[0][0]),), params=SamplingParams(
-                    temperature=0.0, max_new_tokens=6))]
+                [
+                    Request(
+                        messages=(("user", PROBLEMS[0][0]),),
+                        params=SamplingParams(temperature=0.0, max_new_tokens=6),
+                    )
+                ]
             )
         )
         assert answers[0].text.strip()  # type: ignore[union-attr]
