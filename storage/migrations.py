@@ -557,7 +557,39 @@ def evaluation(db: Database) -> None:
 
 @migrations(name="0010_job_supervision")
 def job_supervision(db: Database) -> None:
-    """Process start times, stage locks and attempt bookkeeping for unattended jobs."""
+    """Process identities, stage locks, failure counts, cut responses and staged seed imports.
+
+    A pid alone is not a process: after a reboot or a long time it names another one. Rows
+    that point at a process also keep its start time (psutil `create_time`), and nothing is
+    signalled or reported running unless both match.
+    """
+    _run(
+        db,
+        """
+        -- the runner process (pid) and the command it runs (child), each with its start time
+        ALTER TABLE jobs ADD COLUMN pid_started REAL;
+        ALTER TABLE jobs ADD COLUMN child_pid INTEGER;
+        ALTER TABLE jobs ADD COLUMN child_started REAL;
+        -- units that ended in failure (a job that exits 3 is "done with N failures")
+        ALTER TABLE jobs ADD COLUMN failures INTEGER NOT NULL DEFAULT 0;
+        -- the latest progress line (stage and detail) for the job list and the TUI
+        ALTER TABLE jobs ADD COLUMN progress_detail TEXT;
+        -- one row per stage running on an experiment (or seed set) right now
+        CREATE TABLE stage_locks (
+            name TEXT PRIMARY KEY,
+            pid INTEGER NOT NULL,
+            pid_started REAL NOT NULL,
+            job_id INTEGER,
+            command TEXT,
+            acquired_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))
+        );
+        -- why a stored response was cut (the model's reply passed max_response_bytes)
+        ALTER TABLE requests ADD COLUMN cut_reason TEXT;
+        -- a seed set being imported stays invisible (and under a hidden name) until ready
+        ALTER TABLE seed_sets ADD COLUMN status TEXT NOT NULL DEFAULT 'ready'
+            CHECK (status IN ('importing', 'ready'))
+        """,
+    )
 
 
 @migrations(name="0011_arm_stages")

@@ -2,7 +2,11 @@
 
 A row goes pending -> done, or pending -> failed (-> done on a later retry). A done
 row is never overwritten, so a response once stored is the one every rerun reads.
-`attempts` counts finished tries (done or failed), not sends cut short by a kill.
+`attempts` counts finished tries over all runs (done or failed), not sends cut short by a
+kill. A reply longer than the cap is stored cut, with `cut_reason` saying so.
+
+Writes wait for a locked workspace and try again (`storage.database.retry_locked`): a
+busy writer elsewhere delays an answer's row, it never turns it into a failure.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from dataclasses import dataclass
 
 from sqlite_utils import Database
 
-from storage.database import transaction
+from storage.database import retry_locked, transaction
 
 CHUNK = 500  # keys per IN (...) query, well under SQLite's variable limit
 
@@ -55,6 +59,7 @@ class Outcome:
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     latency_s: float | None = None
+    cut_reason: str | None = None
 
 
 def fetch_states(db: Database, keys: Iterable[str]) -> dict[str, RequestRow]:
@@ -89,14 +94,14 @@ def insert_pending(db: Database, requests: Sequence[NewRequest]) -> None:
 _UPSERT = """
 INSERT INTO requests (key, model, params_json, sample_index, prompt, status, response,
                       finish_reason, prompt_tokens, completion_tokens, latency_s, attempts,
-                      error, completed_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, strftime('%Y-%m-%dT%H:%M:%fZ','now'))
+                      error, cut_reason, completed_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, strftime('%Y-%m-%dT%H:%M:%fZ','now'))
 ON CONFLICT (key) DO UPDATE SET
     status = excluded.status, response = excluded.response,
     finish_reason = excluded.finish_reason, prompt_tokens = excluded.prompt_tokens,
     completion_tokens = excluded.completion_tokens, latency_s = excluded.latency_s,
     attempts = requests.attempts + 1, error = excluded.error,
-    completed_at = excluded.completed_at
+    cut_reason = excluded.cut_reason, completed_at = excluded.completed_at
 WHERE requests.status != 'done'
 """
 
@@ -119,11 +124,14 @@ def write_outcomes(db: Database, outcomes: Sequence[Outcome]) -> None:
             o.completion_tokens,
             o.latency_s,
             o.error,
+            o.cut_reason,
         )
         for o in outcomes
     ]
     if len(rows) == 1 and not db.conn.in_transaction:
-        db.conn.execute(_UPSERT, rows[0])  # one statement: its own transaction, one round trip
+        # One statement: its own transaction, one round trip; all or nothing, so a retry
+        # after "database is locked" is safe.
+        retry_locked(lambda: db.conn.execute(_UPSERT, rows[0]))
         return
     with transaction(db):
         db.conn.executemany(_UPSERT, rows)

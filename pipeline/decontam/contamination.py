@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,10 +21,10 @@ from pipeline.benchmarks.loading import BenchItem
 from pipeline.decontam.index import Matches, NgramIndex
 from pipeline.dedup.records import Record, iter_records
 from pipeline.errors import ConfigError, InputError
+from pipeline.progress import ProgressEvent, Reporter, ignore
 from storage.database import transaction
 
 CHUNK = 20_000
-Progress = Callable[[int, int | None], None]
 
 
 @dataclass(frozen=True)
@@ -97,7 +97,7 @@ def decontaminate_file(
     out: str | Path,
     containment: float = 0.95,
     text_field: str | None = None,
-    progress: Progress | None = None,
+    progress: Reporter = ignore,
 ) -> DecontamSummary:
     """Write every input line to `out` with `contaminated`, `overlap` and `match` added."""
     check_params(index.n, containment)
@@ -121,8 +121,7 @@ def decontaminate_file(
                     "match": match,
                 }
                 handle.write(json.dumps(row, ensure_ascii=False) + "\n")
-            if progress:
-                progress(tally.problems, None)
+            progress(ProgressEvent("decontaminate", tally.problems, None))
     return tally.summary(index, started)
 
 
@@ -132,7 +131,7 @@ def decontaminate_experiment(
     index: NgramIndex,
     containment: float = 0.95,
     benchmarks: list[str] | None = None,
-    progress: Progress | None = None,
+    progress: Reporter = ignore,
 ) -> DecontamSummary:
     """Store overlap and match for each ok problem of an experiment (upserting scores rows)."""
     from pipeline.experiments.lookup import resolve_experiment
@@ -178,8 +177,7 @@ def decontaminate_experiment(
         # One transaction per chunk: an interrupted run keeps what it finished.
         with transaction(db):
             db.conn.executemany(upsert, values)
-        if progress:
-            progress(tally.problems, total)
+        progress(ProgressEvent("decontaminate", tally.problems, total))
     params = {
         "ngram": index.n,
         "containment": containment,

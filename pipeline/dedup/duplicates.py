@@ -14,9 +14,10 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from pipeline.dedup.search import PairScores, Progress, SearchOptions, search_pairs
+from pipeline.dedup.search import PairScores, SearchOptions, search_pairs
 from pipeline.dedup.text import normalize
 from pipeline.errors import ConfigError
+from pipeline.progress import Reporter, ignore
 
 I64 = npt.NDArray[np.int64]
 F32 = npt.NDArray[np.float32]
@@ -194,7 +195,7 @@ def find_duplicates(
     nn_floor: float | None = None,
     preference: Sequence[float] | None = None,
     options: SearchOptions | None = None,
-    progress: Progress | None = None,
+    progress: Reporter = ignore,
 ) -> DedupResult:
     """Exact and near duplicates among `texts` (raw; normalised here).
 

@@ -20,9 +20,10 @@ from sqlite_utils import Database
 
 from pipeline.dedup.duplicates import DedupResult, find_duplicates
 from pipeline.dedup.files import DedupSummary, summarize
-from pipeline.dedup.search import Progress, SearchOptions
+from pipeline.dedup.search import SearchOptions
 from pipeline.errors import ConfigError
 from pipeline.experiments.lookup import resolve_experiment
+from pipeline.progress import Reporter, ignore
 from storage.database import transaction
 
 DEFAULT_NN_FLOOR = 0.5
@@ -141,7 +142,7 @@ def dedup_experiment(
     nn_floor: float = DEFAULT_NN_FLOOR,
     prefer: str | None = None,
     options: SearchOptions | None = None,
-    progress: Progress | None = None,
+    progress: Reporter = ignore,
 ) -> DedupSummary:
     """Find duplicates among an experiment's ok problems and store the signals."""
     started = time.perf_counter()

@@ -13,8 +13,9 @@ import numpy as np
 
 from pipeline.dedup.duplicates import DedupResult, find_duplicates
 from pipeline.dedup.records import Record, read_records
-from pipeline.dedup.search import Progress, SearchOptions
+from pipeline.dedup.search import SearchOptions
 from pipeline.errors import InputError
+from pipeline.progress import Reporter, ignore
 
 
 @dataclass(frozen=True)
@@ -111,7 +112,7 @@ def dedup_file(
     clusters_out: str | Path | None = None,
     prefer_field: str | None = None,
     options: SearchOptions | None = None,
-    progress: Progress | None = None,
+    progress: Reporter = ignore,
 ) -> DedupSummary:
     """Find exact and near-duplicate problems in a JSONL file and write what was asked."""
     started = time.perf_counter()

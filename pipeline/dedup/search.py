@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,11 +19,12 @@ import numpy.typing as npt
 
 from pipeline.dedup import blocking
 from pipeline.dedup.scoring import DEFAULT_SCORER, length_bound, score_pairs
+from pipeline.progress import Overall, ProgressEvent, Reporter, ignore
 
 I64 = npt.NDArray[np.int64]
 F32 = npt.NDArray[np.float32]
-Progress = Callable[[str, int, int], None]
 _SCORE_CHUNK = 2_000_000
+STEPS = ("signatures", "blocking", "scoring", "expansion")  # one share of the bar each
 Ids = npt.NDArray[Any]  # int32 ids where they fit (halves expansion memory), else int64
 
 
@@ -170,12 +171,16 @@ def search_pairs(
     texts: Sequence[str],
     cutoff: float,
     options: SearchOptions | None = None,
-    progress: Progress | None = None,
+    progress: Reporter = ignore,
 ) -> PairScores:
     """Pairs of `texts` (normalised, distinct, non-empty) whose score is >= cutoff, found by blocking."""
     opts = options or SearchOptions()
     n = len(texts)
-    report = progress or (lambda _stage, _done, _total: None)
+    steps = Overall(progress, [f"dedup {s}" for s in STEPS], label="dedup")
+
+    def report(step: str, done: int, total: int) -> None:
+        steps(ProgressEvent(f"dedup {step}", done, total))
+
     if n < 2:
         empty = np.empty(0, np.int64)
         return PairScores(empty, empty, np.empty(0, np.float32))

@@ -26,6 +26,7 @@ class Completion:
     prompt_tokens: int | None
     completion_tokens: int | None
     latency_s: float | None = None  # measured by the backend when it can; else by the engine
+    cut_reason: str | None = None  # set when the backend stopped reading an oversized reply
 
 
 @runtime_checkable

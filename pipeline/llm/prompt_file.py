@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -20,9 +19,10 @@ from sqlite_utils import Database
 
 from pipeline.errors import InputError
 from pipeline.llm.backend import Backend
-from pipeline.llm.engine import Engine, Progress
+from pipeline.llm.engine import Engine
 from pipeline.llm.request import Messages, Request
 from pipeline.llm.spec import SamplingParams
+from pipeline.progress import Reporter, ignore
 
 
 @dataclass(frozen=True)
@@ -116,6 +116,16 @@ def check_out_path(path: str | Path) -> None:
         raise InputError("is a folder; give a file path for --out", path=str(path))
     if not out.parent.is_dir():
         raise InputError(f"folder {out.parent} does not exist", path=str(path))
+    # The output is written as a scratch file in the folder, then renamed: try exactly that.
+    probe = out.with_name(f".{out.name}.{os.getpid()}.probe")
+    try:
+        probe.open("w", encoding="utf-8").close()
+        probe.unlink()
+    except OSError as exc:
+        raise InputError(
+            f"cannot write in folder {out.parent} ({exc.strerror or exc}); give another --out",
+            path=str(path),
+        ) from None
 
 
 def run_prompt_file(
@@ -126,12 +136,20 @@ def run_prompt_file(
     params: SamplingParams,
     *,
     max_attempts: int = 3,
-    on_progress: Callable[[Progress], None] | None = None,
+    retry_failed: bool = True,
+    progress: Reporter = ignore,
 ) -> RunSummary:
     """Answer every prompt of `in_path` through the engine and write `out_path`."""
     lines = read_prompts(in_path, params)
     check_out_path(out_path)
-    engine = Engine(db, backend, max_attempts=max_attempts, on_progress=on_progress)
+    engine = Engine(
+        db,
+        backend,
+        max_attempts=max_attempts,
+        retry_failed=retry_failed,
+        progress=progress,
+        stage="llm run",
+    )
     results = engine.run([p.request for p in lines])
     n = max(1, params.n)
     out = Path(out_path)

@@ -7,7 +7,7 @@ selection decides what is kept.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sqlite_utils import Database
@@ -18,8 +18,10 @@ from pipeline.llm.backend import Backend
 from pipeline.llm.engine import Engine
 from pipeline.llm.request import Request
 from pipeline.llm.spec import SamplingParams
+from pipeline.progress import ProgressEvent, Reporter, ignore, within
 from pipeline.solving.prompts.judge import JUDGE_TEMPLATE, parse_judge_score, render_judge_prompt
-from pipeline.solving.teacher import ProgressCallback, _Model, _problems, _relay, _template
+from pipeline.solving.teacher import _Model, _problems, _template
+from storage.database import transaction
 
 JUDGE = ("judge", "judge")
 
@@ -42,7 +44,9 @@ def judge(
     *,
     rejudge: bool = False,
     backend: Backend | None = None,
-    on_progress: ProgressCallback | None = None,
+    progress: Reporter = ignore,
+    max_attempts: int = 3,
+    retry_failed: bool = True,
 ) -> JudgeReport:
     """Ask the configured judge model how well-posed each kept problem is (0..1 in `scores`).
 
@@ -53,10 +57,23 @@ def judge(
     body, _ = judge_template(db)
     problems = len(_problems(db, experiment_id(db, experiment), None))
     model = _Model(config.models.judge, backend)
+    progress(ProgressEvent("judge", 0, None, "loading the judge model"))
     try:
-        engine = Engine(db, model.get(), on_progress=_relay(on_progress, "judge"))
+        engine = Engine(
+            db,
+            model.get(),
+            max_attempts=max_attempts,
+            retry_failed=retry_failed,
+            stage="judge requests",
+        )
         scored = judge_experiment(
-            db, experiment, engine, params=config.sampling.judge, template=body, rejudge=rejudge
+            db,
+            experiment,
+            engine,
+            params=config.sampling.judge,
+            template=body,
+            rejudge=rejudge,
+            progress=progress,
         )
     finally:
         model.close()
@@ -65,7 +82,7 @@ def judge(
 
 def store_judge_scores(db: Database, scores: Mapping[int, float | None]) -> int:
     """Write judge solvability scores (0..1, from `parse_judge_score`) into `scores.judge_score`."""
-    with db.atomic():
+    with transaction(db):
         db.conn.executemany(
             "INSERT INTO scores (problem_id, judge_score) VALUES (?, ?) ON CONFLICT(problem_id) "
             "DO UPDATE SET judge_score = excluded.judge_score, "
@@ -84,7 +101,7 @@ def judge_experiment(
     template: str = JUDGE_TEMPLATE,
     rejudge: bool = False,
     chunk: int = 256,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Reporter = ignore,
 ) -> int:
     """Ask the judge model how solvable each problem is; store `scores.judge_score` (0..1).
 
@@ -102,8 +119,11 @@ def judge_experiment(
         [experiment_id],
     ).fetchall()
     scored = 0
+    progress(ProgressEvent("judge", 0, len(rows)))
     for start in range(0, len(rows), chunk):
         batch = rows[start : start + chunk]
+        if progress is not ignore:  # the engine's request counts fill this chunk's share
+            engine.progress = within(progress, "judge", before=start, total=len(rows))
         requests = [
             Request(messages=(("user", render_judge_prompt(text, template)),), params=sampling)
             for _, text in batch
@@ -115,6 +135,5 @@ def judge_experiment(
         }
         store_judge_scores(db, scores)
         scored += sum(1 for value in scores.values() if value is not None)
-        if progress is not None:
-            progress(min(start + chunk, len(rows)), len(rows))
+        progress(ProgressEvent("judge", min(start + chunk, len(rows)), len(rows)))
     return scored

@@ -9,7 +9,7 @@ by string equality, so "1/2", "0.5" and "\\frac12" form one group.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +19,8 @@ from pipeline.answers.extraction import extract_answer, extract_reference
 from pipeline.answers.grouping import AnswerGroups, group_answers
 from pipeline.answers.verification import Verifier
 from pipeline.experiments.lookup import resolve_experiment
+from pipeline.progress import ProgressEvent, Reporter, ignore
+from storage.database import transaction
 
 CHUNK = 500
 
@@ -120,7 +122,7 @@ def score_experiment(
     verifier: Verifier | None = None,
     reextract: bool = False,
     chunk: int = CHUNK,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Reporter = ignore,
 ) -> ScoreSummary:
     """Compute and store `scores` signals and solution verdicts/labels for an experiment.
 
@@ -139,6 +141,7 @@ def score_experiment(
     verifier = verifier or Verifier()
     summary = ScoreSummary()
     after = 0
+    progress(ProgressEvent("score", 0, total))
     try:
         while True:
             batch = _load_chunk(db, experiment_id, after, chunk, reextract)
@@ -163,8 +166,7 @@ def score_experiment(
             summary.positive += sum(1 for r in label_rows if r[3] == 1)
             summary.negative += sum(1 for r in label_rows if r[3] == 0)
             summary.unverifiable += sum(1 for r in label_rows if r[3] is None)
-            if progress is not None:
-                progress(summary.problems, total)
+            progress(ProgressEvent("score", summary.problems, total))
     finally:
         if own:
             verifier.close()
@@ -193,7 +195,7 @@ def _write(
     columns = ", ".join(("problem_id", *_SCORE_COLUMNS))
     marks = ", ".join("?" * (len(_SCORE_COLUMNS) + 1))
     updates = ", ".join(f"{c} = excluded.{c}" for c in _SCORE_COLUMNS)
-    with db.atomic():
+    with transaction(db):
         db.conn.executemany(
             f"INSERT INTO scores ({columns}) VALUES ({marks}) ON CONFLICT(problem_id) DO UPDATE "
             f"SET {updates}, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now')",

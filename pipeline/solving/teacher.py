@@ -9,7 +9,6 @@ Solutions are stored raw; answers, verdicts and signals come from `pipeline.solv
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlite_utils import Database
@@ -18,9 +17,10 @@ from pipeline.answers.extraction import extract_answer
 from pipeline.errors import ConfigError
 from pipeline.experiments.store import experiment_id, load_experiment
 from pipeline.llm.backend import Backend, load_backend
-from pipeline.llm.engine import Engine, Progress
+from pipeline.llm.engine import Engine
 from pipeline.llm.request import Request
 from pipeline.llm.spec import ModelSpec
+from pipeline.progress import ProgressEvent, Reporter, ignore, within
 from pipeline.solving.prompts.solver import SOLVER_TEMPLATE, render_solver_prompt
 from pipeline.solving.scores import ScoreSummary, score_experiment
 from storage.database import transaction
@@ -42,9 +42,6 @@ class SolveReport:
     scores: ScoreSummary | None = None
 
 
-ProgressCallback = Callable[[str, Progress], None]
-
-
 def solver_template(db: Database) -> tuple[str, int]:
     """The current solver prompt body and its version (the packaged default on first use)."""
     return _template(db, SOLVER, SOLVER_TEMPLATE)
@@ -64,8 +61,10 @@ def solve(
     k: int | None = None,
     limit: int | None = None,
     backend: Backend | None = None,
-    on_progress: ProgressCallback | None = None,
+    progress: Reporter = ignore,
     score: bool = True,
+    max_attempts: int = 3,
+    retry_failed: bool = True,
 ) -> SolveReport:
     """Sample `k` (default: the config's `solve.k`) teacher solutions for every kept problem.
 
@@ -85,15 +84,26 @@ def solve(
         problems = _problems(db, exp_id, limit)
         report.problems = len(problems)
         report.requested = len(problems) * k
+        # Reported before the model loads: a job shows "solve" from its first second.
+        progress(ProgressEvent("solve", 0, report.requested, "loading the teacher model"))
         for start in range(0, len(problems), CHUNK):
             chunk = problems[start : start + CHUNK]
             model = teacher.get()
             have = _stored_samples(db, [pid for pid, _ in chunk], model.model_id)
             report.already += sum(min(len(have.get(pid, ())), k) for pid, _ in chunk)
             todo = [(pid, text) for pid, text in chunk if len(have.get(pid, ())) < k]
+            before = start * k + (len(chunk) - len(todo)) * k
             if not todo:
+                progress(ProgressEvent("solve", before, report.requested, "already solved"))
                 continue
-            engine = Engine(db, model, on_progress=_relay(on_progress, "solve"))
+            engine = Engine(
+                db,
+                model,
+                max_attempts=max_attempts,
+                retry_failed=retry_failed,
+                progress=within(progress, "solve", before=before, total=report.requested),
+                stage="solve",
+            )
             results = engine.run(
                 [
                     Request(messages=(("user", render_solver_prompt(text, body)),), params=params)
@@ -135,7 +145,7 @@ def solve(
     finally:
         teacher.close()
     if score:
-        report.scores = score_experiment(db, experiment)
+        report.scores = score_experiment(db, experiment, progress=progress)
     return report
 
 
@@ -176,9 +186,3 @@ class _Model:
     def close(self) -> None:
         if self.owned and self.backend is not None:
             self.backend.close()
-
-
-def _relay(callback: ProgressCallback | None, stage: str) -> Callable[[Progress], None] | None:
-    if callback is None:
-        return None
-    return lambda progress: callback(stage, progress)

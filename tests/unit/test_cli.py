@@ -65,7 +65,9 @@ def test_seeds_round_trip_through_the_cli(tmp_path: Path, shared_data: Path) -> 
     assert first.returncode == 0, first.stderr
     assert "1319 added" in first.stdout
     again = run("seeds", "import", source, "--name", "gsm8k-test", "--db", db)
-    assert "0 added, 1319 already present" in again.stdout
+    assert again.returncode == 1 and "already exists" in again.stderr and "--append" in again.stderr
+    again = run("seeds", "import", source, "--name", "gsm8k-test", "--append", "--db", db)
+    assert "0 added (appended), 1319 already present" in again.stdout
     listed = run("seeds", "list", "--db", db)
     assert "gsm8k-test" in listed.stdout and "1319" in listed.stdout
     shown = run("seeds", "show", "gsm8k-test", "--db", db)

@@ -7,9 +7,10 @@ from dataclasses import replace
 import pytest
 from sqlite_utils import Database
 
-from pipeline.llm.engine import Engine, Progress
+from pipeline.llm.engine import Engine
 from pipeline.llm.request import Request
 from pipeline.llm.spec import SamplingParams
+from pipeline.progress import ProgressEvent
 from storage.requests import count_by_status, fetch_states
 from tests.unit.llm_doubles import ScriptedBackend, answer_for
 
@@ -98,7 +99,7 @@ def test_other_model_is_another_cache(db: Database) -> None:
 
 def test_failures_are_stored_then_retried_on_the_next_run(db: Database) -> None:
     backend = ScriptedBackend(fail={"prompt 1": 1})
-    first = Engine(db, backend).run(prompts(3))
+    first = Engine(db, backend, max_attempts=1).run(prompts(3))
     assert [r.status for r in first] == ["done", "failed", "done"]
     assert first[1].error == "RuntimeError: scripted failure 1 for prompt 1"
     assert first[1].text is None
@@ -112,14 +113,34 @@ def test_failures_are_stored_then_retried_on_the_next_run(db: Database) -> None:
     assert (state.status, state.attempts, state.error) == ("done", 2, None)
 
 
-def test_failures_stop_being_sent_after_max_attempts(db: Database) -> None:
-    backend = ScriptedBackend(fail={"prompt 0": 99})
-    for _ in range(4):
-        results = Engine(db, backend, max_attempts=2).run(prompts(1))
-    assert backend.tries["prompt 0"] == 2
+def test_a_failure_is_tried_again_within_the_run_up_to_max_attempts(db: Database) -> None:
+    backend = ScriptedBackend(fail={"prompt 0": 2, "prompt 1": 99})
+    results = Engine(db, backend, max_attempts=3).run(prompts(3))
+    assert [r.status for r in results] == ["done", "failed", "done"]
+    assert backend.tries == {"prompt 0": 3, "prompt 1": 3, "prompt 2": 1}
+    assert backend.batches == [3, 2, 2]  # later rounds resend only the failures
+
+
+def test_failures_are_never_final_across_runs(db: Database) -> None:
+    """Server down for three runs, then up: the fourth run completes every request."""
+    backend = ScriptedBackend(fail={f"prompt {i}": 9 for i in range(4)})
+    for _ in range(3):
+        results = Engine(db, backend, max_attempts=3).run(prompts(4))
+        assert all(r.status == "failed" for r in results)
+    results = Engine(db, backend, max_attempts=3).run(prompts(4))
+    assert all(r.status == "done" for r in results)
+    assert count_by_status(db) == {"pending": 0, "done": 4, "failed": 0}
+    assert fetch_states(db, [results[0].key])[results[0].key].attempts == 10
+
+
+def test_retry_failed_off_returns_earlier_failures_without_sending(db: Database) -> None:
+    backend = ScriptedBackend(fail={"prompt 0": 1})
+    Engine(db, backend, max_attempts=1).run(prompts(2))
+    engine = Engine(db, backend, retry_failed=False)
+    results = engine.run(prompts(2))
     assert results[0].status == "failed" and results[0].cached
-    assert "scripted failure 2" in (results[0].error or "")
-    assert count_by_status(db)["failed"] == 1
+    assert backend.tries["prompt 0"] == 1
+    assert engine.stats.skipped_failed == 1
 
 
 def test_a_row_the_backend_never_answers_is_failed_not_lost(db: Database) -> None:
@@ -158,13 +179,29 @@ def test_batches_follow_the_batch_size(db: Database) -> None:
 
 def test_progress_counts_up_to_total(db: Database) -> None:
     Engine(db, ScriptedBackend()).run(prompts(5))
-    events: list[Progress] = []
-    Engine(db, ScriptedBackend(fail={"prompt 9": 1}), on_progress=events.append).run(prompts(10))
-    assert events[0].done == 5 and events[0].cached == 5 and events[0].total == 10
+    events: list[ProgressEvent] = []
+    engine = Engine(
+        db,
+        ScriptedBackend(fail={"prompt 9": 1}),
+        max_attempts=1,
+        progress=events.append,
+        stage="solve",
+    )
+    engine.run(prompts(10))
+    assert (events[0].done, events[0].total) == (5, 10)
+    assert "cached 5" in events[0].detail
     last = events[-1]
-    assert (last.done, last.total, last.cached, last.failed, last.eta_s) == (10, 10, 5, 1, 0.0)
+    assert (last.stage, last.done, last.total, last.failed) == ("solve", 10, 10, 1)
+    assert "failed 1" in last.detail and "tok/s" in last.detail
     assert [e.done for e in events] == sorted(e.done for e in events)
-    assert last.tokens_per_s > 0
+
+
+def test_progress_of_a_retry_round_goes_back_then_ends_done(db: Database) -> None:
+    events: list[ProgressEvent] = []
+    backend = ScriptedBackend(fail={"prompt 2": 1})
+    Engine(db, backend, max_attempts=2, progress=events.append).run(prompts(4))
+    assert any("retrying 1 failed" in e.detail for e in events)
+    assert (events[-1].done, events[-1].failed) == (4, 0)
 
 
 def test_empty_run_returns_nothing(db: Database) -> None:
@@ -176,7 +213,7 @@ def test_empty_run_returns_nothing(db: Database) -> None:
 def test_counts_and_token_totals_per_model(db: Database) -> None:
     from storage.requests import token_totals
 
-    Engine(db, ScriptedBackend("one", fail={"prompt 0": 1})).run(prompts(3))
+    Engine(db, ScriptedBackend("one", fail={"prompt 0": 1}), max_attempts=1).run(prompts(3))
     Engine(db, ScriptedBackend("two")).run(prompts(2))
     assert count_by_status(db, "one") == {"pending": 0, "done": 2, "failed": 1}
     assert count_by_status(db, "two")["done"] == 2

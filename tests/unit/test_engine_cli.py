@@ -212,8 +212,8 @@ def test_failed_requests_are_reported_and_written(
             "--model",
             "m",
         )
-    assert code == 1
-    assert err[-1].startswith("error: 1 requests failed")
+    assert code == 3  # finished, with failures: not success, not a crash
+    assert err[-1].startswith("finished with failures: 1 requests given up after 3 tries")
     lines = [json.loads(line) for line in out.read_text().splitlines()]
     assert lines[1]["response"] is None and "injected 400" in lines[1]["error"]
     assert lines[0]["response"] == answer_for("m", "p0")

@@ -25,6 +25,7 @@ REQUIRED_TABLES = {
     "blends",
     "jobs",
     "job_events",
+    "stage_locks",
     "flow_stages",
     "flow_arm_stages",
     "arm_problems",

@@ -11,6 +11,7 @@ from sqlite_utils import Database
 
 from pipeline.errors import InputError
 from pipeline.seeds import import_seeds
+from storage.seeds import list_seed_sets, seed_set_id
 
 SHARED_FILES = [
     "aime24/test.jsonl",
@@ -51,7 +52,7 @@ def test_every_shared_file_imports_without_options(
     assert _count(db, "set") == report.added
     # Every shared set carries a final answer on each line (boxed, #### N, lists, floats).
     assert report.with_answer == lines
-    again = import_seeds(db, str(path), "set")
+    again = import_seeds(db, str(path), "set", append=True)
     assert again.added == 0 and again.skipped == lines
     assert _count(db, "set") == report.added
 
@@ -100,8 +101,8 @@ def test_json_csv_and_parquet(db: Database, tmp_path: Path) -> None:
     for suffix in ("json", "csv", "parquet"):
         report = import_seeds(db, str(tmp_path / f"a.{suffix}"), suffix)
         assert (report.rows, report.added, report.with_answer) == (5, 5, 5), suffix
-    # The same content under the same set name adds nothing, whatever the format.
-    assert import_seeds(db, str(tmp_path / "a.csv"), "json").added == 0
+    # The same content appended to the same set adds nothing, whatever the format.
+    assert import_seeds(db, str(tmp_path / "a.csv"), "json", append=True).added == 0
 
 
 def test_explicit_field_names(db: Database, tmp_path: Path) -> None:
@@ -111,7 +112,7 @@ def test_explicit_field_names(db: Database, tmp_path: Path) -> None:
     assert report.added == 1
     assert db.execute("SELECT question, answer FROM seeds").fetchone() == ("Two plus two?", "4")
     with pytest.raises(InputError, match="--question-field 'nope'"):
-        import_seeds(db, str(path), "custom", question_field="nope")
+        import_seeds(db, str(path), "custom2", question_field="nope")
 
 
 def test_hub_source_runs_the_real_datasets_loader(db: Database, tmp_path: Path) -> None:
@@ -126,7 +127,7 @@ def test_hub_source_runs_the_real_datasets_loader(db: Database, tmp_path: Path) 
     report = import_seeds(db, f"hf:{folder}:train", "hub")
     assert report.added == 3
     with pytest.raises(InputError, match="expected hf:ORG/NAME:SPLIT"):
-        import_seeds(db, "hf:only-a-name", "hub")
+        import_seeds(db, "hf:only-a-name", "hub2")
 
 
 BAD_FILES = {
@@ -155,7 +156,7 @@ def test_bad_files_change_nothing(db: Database, tmp_path: Path, name: str) -> No
     path = tmp_path / name
     path.write_bytes(content)
     with pytest.raises(InputError) as raised:
-        import_seeds(db, str(path), "target")
+        import_seeds(db, str(path), "target", append=True)
     message = str(raised.value)
     assert where in message and what in message
     assert len(message) < 400 and message.count("\n") <= 3
@@ -190,3 +191,95 @@ def test_unknown_source_kinds(db: Database, tmp_path: Path) -> None:
     (tmp_path / "data.txt").write_text("hello", encoding="utf-8")
     with pytest.raises(InputError, match="unknown file type"):
         import_seeds(db, str(tmp_path / "data.txt"), "x")
+
+
+def _jsonl(path: Path, count: int, start: int = 0) -> Path:
+    rows = [json.dumps({"question": f"Q{i}?", "answer": str(i)}) for i in range(start, count)]
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+def test_importing_again_under_a_name_is_refused_unless_append(
+    db: Database, tmp_path: Path
+) -> None:
+    first = _jsonl(tmp_path / "a.jsonl", 3)
+    second = _jsonl(tmp_path / "b.jsonl", 5)
+    import_seeds(db, str(first), "set")
+    with pytest.raises(InputError, match="already exists .*--append"):
+        import_seeds(db, str(second), "set")
+    assert _count(db, "set") == 3
+    report = import_seeds(db, str(second), "set", append=True)
+    assert (report.added, report.skipped, report.appended) == (2, 3, True)
+    assert _count(db, "set") == 5
+    source = db.execute("SELECT source FROM seed_sets WHERE name = 'set'").fetchone()[0]
+    assert str(first) in source and str(second) in source  # both files are named
+
+
+@pytest.mark.parametrize(
+    ("name", "what"),
+    [("two\nlines", "one line"), ("x" * 5000, "at most 200"), ("   ", "empty"), ("a\x00b", "one")],
+)
+def test_bad_set_names_are_refused(db: Database, tmp_path: Path, name: str, what: str) -> None:
+    with pytest.raises(InputError, match=what):
+        import_seeds(db, str(_jsonl(tmp_path / "a.jsonl", 2)), name)
+    assert db.execute("SELECT COUNT(*) FROM seed_sets").fetchone()[0] == 0
+
+
+def test_a_big_import_commits_in_batches_and_stays_invisible_until_done(
+    db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Other writers get the lock between batches; readers never see half a set."""
+    from pipeline.seeds import importer
+
+    monkeypatch.setattr(importer, "BATCH", 1_000)
+    path = _jsonl(tmp_path / "big.jsonl", 5_500)
+    commits: list[int] = []
+    seen: list[int | None] = []
+    real_commit = importer._commit
+
+    def spy(db_: Database, batch: list[tuple[object, ...]]) -> int:
+        assert not db_.conn.in_transaction  # reading and parsing happen outside transactions
+        commits.append(len(batch))
+        seen.append(seed_set_id(db, "big"))
+        return real_commit(db_, batch)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(importer, "_commit", spy)
+    report = import_seeds(db, str(path), "big")
+    assert report.added == 5_500
+    assert commits == [1_000] * 5 + [500]
+    assert seen == [None] * 6  # invisible while importing
+    assert _count(db, "big") == 5_500
+    assert db.execute("SELECT status FROM seed_sets").fetchall() == [("ready",)]
+
+
+def test_a_killed_import_leaves_nothing_visible_and_the_next_one_cleans_up(
+    db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pipeline.seeds import importer
+
+    monkeypatch.setattr(importer, "BATCH", 1_000)
+    path = _jsonl(tmp_path / "big.jsonl", 3_000)
+
+    def killed(db_: Database, batch: list[tuple[object, ...]]) -> int:
+        raise SystemExit("killed")  # no cleanup runs after a real SIGKILL either
+
+    staging = importer._Staging.discard
+    monkeypatch.setattr(importer._Staging, "discard", lambda self: None)
+    real_commit = importer._commit
+    calls = {"n": 0}
+
+    def commit_then_die(db_: Database, batch: list[tuple[object, ...]]) -> int:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            return killed(db_, batch)
+        return real_commit(db_, batch)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(importer, "_commit", commit_then_die)
+    with pytest.raises(SystemExit):
+        import_seeds(db, str(path), "big")
+    assert db.execute("SELECT COUNT(*) FROM seeds").fetchone()[0] == 1_000  # staged rows
+    assert seed_set_id(db, "big") is None and list_seed_sets(db) == []
+    monkeypatch.setattr(importer, "_commit", real_commit)
+    monkeypatch.setattr(importer._Staging, "discard", staging)
+    assert import_seeds(db, str(path), "big").added == 3_000
+    assert db.execute("SELECT COUNT(*) FROM seeds").fetchone()[0] == 3_000

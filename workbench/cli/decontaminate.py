@@ -19,8 +19,8 @@ from pipeline.decontam.index import NgramIndex
 from pipeline.dedup.records import is_file_source
 from pipeline.errors import ConfigError
 from pipeline.experiments.store import load_experiment
-from workbench.cli.options import db_option, open_workspace
-from workbench.cli.progress import progress_bar
+from workbench.cli.options import db_option, open_workspace, stage_locked
+from workbench.cli.progress import reporter_bar
 
 
 def print_summary(summary: DecontamSummary, containment: float) -> None:
@@ -108,8 +108,8 @@ def command(
         containment = 0.95 if containment is None else containment
         specs = [s for s in against.split(",") if s.strip()]
         index = NgramIndex(load_benchmarks(specs, data_dir), n=ngram or 8)
-        with progress_bar("decontaminating") as update:
-            summary = decontaminate_file(source, index, out, containment, text_field, update)
+        with reporter_bar("decontaminate") as progress:
+            summary = decontaminate_file(source, index, out, containment, text_field, progress)
         print_summary(summary, containment)
         click.echo(f"written to {out}")
         return
@@ -128,7 +128,11 @@ def command(
             "there or give --against"
         )
     containment = config.decontam_max if containment is None else containment
+    data_dir = data_dir or load_experiment(db, source).evaluation.data_dir
     index = NgramIndex(load_benchmarks(specs, data_dir), n=ngram or config.ngram)
-    with progress_bar("decontaminating") as update:
-        summary = decontaminate_experiment(db, source, index, containment, specs, update)
+    with (
+        stage_locked(db, "decontaminate", source),
+        reporter_bar("decontaminate") as progress,
+    ):
+        summary = decontaminate_experiment(db, source, index, containment, specs, progress)
     print_summary(summary, containment)

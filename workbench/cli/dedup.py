@@ -2,40 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-
 import click
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 
 from pipeline.dedup.files import DedupSummary, dedup_file
 from pipeline.dedup.records import is_file_source
 from pipeline.dedup.scoring import DEFAULT_SCORER, SCORERS
 from pipeline.dedup.search import SearchOptions
-from workbench.cli.options import db_option, open_workspace
+from workbench.cli.options import db_option, open_workspace, stage_locked
+from workbench.cli.progress import reporter_bar
 
 console = Console(stderr=True)
-
-
-@contextmanager
-def stage_progress() -> Iterator[Callable[[str, int, int], None]]:
-    """A rich progress display with one bar per pipeline stage (signatures, blocking, ...)."""
-    with Progress(
-        TextColumn("[bold]{task.description:<11}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        console=console,
-        transient=True,
-    ) as progress:
-        tasks: dict[str, TaskID] = {}
-
-        def update(stage: str, done: int, total: int) -> None:
-            if stage not in tasks:
-                tasks[stage] = progress.add_task(stage, total=total)
-            progress.update(tasks[stage], completed=done, total=total)
-
-        yield update
 
 
 def print_summary(summary: DedupSummary, threshold: float) -> None:
@@ -119,7 +96,7 @@ def command(
     so the TUI's threshold is a query.
     """
     options = SearchOptions(scorer=scorer)
-    with stage_progress() as update:
+    with reporter_bar("dedup") as update:
         if is_file_source(source):
             summary = dedup_file(
                 source,
@@ -140,15 +117,16 @@ def command(
             from pipeline.dedup.experiment import dedup_experiment
 
             db = open_workspace(db_path)
-            summary = dedup_experiment(
-                db,
-                source,
-                threshold,
-                nn_floor=nn_floor,
-                prefer=prefer,
-                options=options,
-                progress=update,
-            )
+            with stage_locked(db, "dedup", source):
+                summary = dedup_experiment(
+                    db,
+                    source,
+                    threshold,
+                    nn_floor=nn_floor,
+                    prefer=prefer,
+                    options=options,
+                    progress=update,
+                )
     print_summary(summary, threshold)
     if pairs_out:
         click.echo(f"pairs written to {pairs_out}")

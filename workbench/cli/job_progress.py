@@ -1,61 +1,75 @@
-"""Inside a background job: mirror the CLI's rich progress bars into the job's row.
+"""A CLI command running as a background job: its job row, its log, its runner.
 
-A job runs `flames ...` with $FLAMES_JOB_ID set. Its progress bars draw nothing useful into
-a log file, so this bridge forwards every bar update to `pipeline.jobs.supervisor.report_progress`
-(throttled) and prints a plain progress line to the log every few seconds. Commands need no
-change; one that reports progress itself simply makes this redundant.
+The runner (`workbench.jobs.runner`) sets $FLAMES_JOB_ID and starts the command. The
+command then (1) adds the job-row reporter to every progress bar it draws, so the row
+follows the same `pipeline.progress` events as the bar, (2) prints a plain progress line
+to the log every few seconds (a bar draws nothing useful into a file), and (3) watches its
+runner and stops, as on Ctrl-C, when the runner is gone.
 """
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
 import time
-from typing import Any
+from types import FrameType
 
-from rich.progress import Progress, TaskID
-
-from pipeline.jobs.supervisor import report_progress
+from pipeline.jobs import JOB_RUNNER_ENV
+from pipeline.jobs.processes import ProcessIdentity, watch
+from pipeline.jobs.reporter import current_job, job_reporter, record_failures
+from pipeline.progress import ProgressEvent, Reporter
 
 PRINT_EVERY_S = 5.0
-_last_print = 0.0
 
 
-def _mirror(progress: Progress, task_id: TaskID) -> None:
-    global _last_print
-    task = next((t for t in progress.tasks if t.id == task_id), None)
-    if task is None:
+class LogLines:
+    """Prints `[progress] stage done/total detail` to stderr (the job's log), throttled."""
+
+    def __init__(self, every_s: float = PRINT_EVERY_S) -> None:
+        self.every_s = every_s
+        self._at = 0.0
+        self._stage: str | None = None
+
+    def __call__(self, event: ProgressEvent) -> None:
+        now = time.monotonic()
+        if event.stage == self._stage and now - self._at < self.every_s and not event.finished:
+            return
+        self._at, self._stage = now, event.stage
+        total = event.total if event.total is not None else "?"
+        line = f"[progress] {event.stage}: {event.done}/{total}"
+        if event.detail:
+            line += f"  {event.detail}"
+        print(line, file=sys.stderr, flush=True)
+
+
+def job_reporters() -> list[Reporter]:
+    """The reporters a job adds to each bar (none outside a job)."""
+    reporter = job_reporter()
+    return [] if reporter is None else [reporter, LogLines()]
+
+
+def flush() -> None:
+    """Write the last progress held back by the row's throttle."""
+    reporter = job_reporter()
+    if reporter is not None:
+        reporter.flush()
+
+
+def note_failures(count: int) -> None:
+    """Record on the job row how many units the command left failed."""
+    record_failures(count)
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def enter_job_mode() -> None:
+    """In a job: stop like Ctrl-C on SIGTERM (cancel) and when the runner is gone."""
+    if current_job() is None:
         return
-    total = int(task.total) if task.total is not None else None
-    report_progress(int(task.completed), total, task.description)
-    now = time.monotonic()
-    if now - _last_print >= PRINT_EVERY_S or (total is not None and task.completed >= total):
-        _last_print = now
-        print(
-            f"[progress] {task.description}: {int(task.completed)}/{total or '?'}",
-            file=sys.stderr,
-            flush=True,
-        )
-
-
-def install() -> None:
-    """Wrap Progress.update/advance so each call also reports to the job row."""
-    update, advance = Progress.update, Progress.advance
-
-    def mirrored_update(self: Progress, task_id: TaskID, **kwargs: Any) -> None:
-        update(self, task_id, **kwargs)
-        _mirror(self, task_id)
-
-    def mirrored_advance(self: Progress, task_id: TaskID, advance_by: float = 1) -> None:
-        advance(self, task_id, advance_by)
-        _mirror(self, task_id)
-
-    Progress.update = mirrored_update  # type: ignore[method-assign]
-    Progress.advance = mirrored_advance  # type: ignore[method-assign]
-
-
-def run(argv: list[str] | None = None) -> None:
-    """Entry point of a job's command: the bridge, then the normal CLI."""
-    from workbench.cli.main import main
-
-    install()
-    main(sys.argv[1:] if argv is None else argv)
+    signal.signal(signal.SIGTERM, _interrupt)
+    runner = ProcessIdentity.decode(os.environ.get(JOB_RUNNER_ENV, ""))
+    if runner is not None:
+        watch(runner, lambda: os.kill(os.getpid(), signal.SIGTERM))

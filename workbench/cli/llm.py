@@ -7,7 +7,7 @@ from dataclasses import replace
 import click
 
 from pipeline.llm.spec import BACKENDS, ModelSpec, SamplingParams
-from workbench.cli.options import db_option
+from workbench.cli.options import db_option, retry_options
 
 
 @click.group(name="llm")
@@ -34,7 +34,7 @@ def command() -> None:
     "--model",
     default=None,
     help="Model folder or Hub id (default: the embedded SmolLM2-135M-Instruct; "
-    "with --backend openai, the first model the server lists, else 'default').",
+    "with --backend openai, the model the server lists, which must then list exactly one).",
 )
 @click.option(
     "--base-url",
@@ -57,27 +57,27 @@ def command() -> None:
 )
 @click.option(
     "--concurrency",
-    type=click.IntRange(min=1),
+    type=click.IntRange(min=1, max=10_000),
     default=None,
     help="openai: requests in flight at once [default: 64].",
 )
 @click.option(
     "--timeout",
     "timeout_s",
-    type=click.FloatRange(min=0.1),
+    type=click.FloatRange(min=0.1, max=86_400),
     default=None,
     help="openai: seconds per request [default: 120].",
 )
 @click.option(
     "--retries",
     "max_retries",
-    type=click.IntRange(min=0),
+    type=click.IntRange(min=0, max=100),
     default=None,
     help="openai: retries per request on 429/5xx/timeouts [default: 5].",
 )
 @click.option(
     "--max-batch-size",
-    type=click.IntRange(min=1),
+    type=click.IntRange(min=1, max=100_000),
     default=None,
     help="transformers/vllm: sequences per forward batch [default: 32].",
 )
@@ -85,27 +85,32 @@ def command() -> None:
 @click.option("--dtype", default=None, help="auto, float32, bfloat16 or float16.")
 @click.option(
     "--temperature",
-    type=click.FloatRange(min=0),
+    type=click.FloatRange(min=0, max=100),
     default=None,
     help="Sampling temperature (0 = greedy) [default: 0.7].",
 )
 @click.option(
     "--top-p",
-    type=click.FloatRange(min=0, max=1),
+    type=click.FloatRange(min=0, max=1, min_open=True),
     default=None,
     help="Nucleus sampling mass [default: 0.9].",
 )
-@click.option("--top-k", type=int, default=None, help="Top-k (0 = off) [default: 50].")
+@click.option(
+    "--top-k",
+    type=click.IntRange(min=0, max=1_000_000),
+    default=None,
+    help="Top-k (0 = off) [default: 50].",
+)
 @click.option(
     "--max-new-tokens",
-    type=click.IntRange(min=1),
+    type=click.IntRange(min=1, max=1_000_000),
     default=None,
     help="Most tokens generated per response [default: 512].",
 )
 @click.option(
     "--n",
     "n",
-    type=click.IntRange(min=1),
+    type=click.IntRange(min=1, max=1_000),
     default=None,
     help="Samples per prompt; n > 1 adds `responses` (a list) to each line.",
 )
@@ -116,13 +121,7 @@ def command() -> None:
     help="Sampling seed (sample i uses seed + i) for reproducible runs.",
 )
 @click.option("--stop", multiple=True, help="Stop string (repeatable).")
-@click.option(
-    "--max-attempts",
-    type=click.IntRange(min=1),
-    default=3,
-    show_default=True,
-    help="Tries over all runs before a failing request is left failed.",
-)
+@retry_options
 @db_option
 def run(
     prompts: str,
@@ -146,6 +145,7 @@ def run(
     seed: int | None,
     stop: tuple[str, ...],
     max_attempts: int,
+    retry_failed: bool,
     db_path: str,
 ) -> None:
     """Answer each line of PROMPTS ({"prompt": ...} or {"messages": [...]}, optional "id").
@@ -160,8 +160,9 @@ def run(
         run_prompt_file,
         sampling_params,
     )
-    from storage.database import open_db
-    from workbench.cli.engine_progress import EngineProgress
+    from workbench.cli.options import open_workspace
+    from workbench.cli.outcome import exit_if_failures
+    from workbench.cli.progress import reporter_bar
 
     spec = _spec(
         backend=backend,
@@ -188,10 +189,10 @@ def run(
     )
     read_prompts(prompts, params)  # bad input fails before a model is loaded
     check_out_path(out_path)
-    db = open_db(db_path)
+    db = open_workspace(db_path)
     model_backend = load_backend(spec)
     try:
-        with EngineProgress(f"{model_backend.model_id}") as bar:
+        with reporter_bar(f"{model_backend.model_id}", transient=False) as progress:
             summary = run_prompt_file(
                 db,
                 model_backend,
@@ -199,7 +200,8 @@ def run(
                 out_path,
                 params,
                 max_attempts=max_attempts,
-                on_progress=bar.update,
+                retry_failed=retry_failed,
+                progress=progress,
             )
     finally:
         model_backend.close()
@@ -209,13 +211,11 @@ def run(
         f", {summary.failed} failed.",
         err=True,
     )
-    if summary.failed:
-        click.echo(
-            f"error: {summary.failed} requests failed (errors stored in {db_path}, "
-            "and in each line's `error`); run the same command again to retry them.",
-            err=True,
-        )
-        raise SystemExit(1)
+    exit_if_failures(
+        summary.failed,
+        f"requests given up after {max_attempts} tries (errors stored in {db_path} and in "
+        "each line's `error`)",
+    )
 
 
 def _spec(**fields: object) -> ModelSpec:

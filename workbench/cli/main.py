@@ -8,6 +8,7 @@ command runs, so `flames --help` and light commands never pay for torch.
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 
 import click
@@ -30,13 +31,16 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "filter": ("workbench.cli.filter", "Report kept/dropped problems under a selection policy."),
     "blend": ("workbench.cli.blend", "Blend strategies into a training set."),
     "export": ("workbench.cli.export", "Export datasets (SFT, RFT, DPO, per-step DPO)."),
-    "grade": ("workbench.cli.grade", "Grade predicted answers against gold answers."),
     "train": ("workbench.cli.train", "Train a student (SFT/DPO, LoRA or full) through TRL."),
+    "grade": ("workbench.cli.grade", "Grade predicted answers against gold answers."),
+    "pairs": ("workbench.cli.pairs", "Per-step DPO pairs from a file of incorrect traces."),
     "dedup": ("workbench.cli.dedup", "Find exact and near-duplicate problems."),
     "decontaminate": ("workbench.cli.decontaminate", "Flag problems that overlap benchmarks."),
+    "eval": ("workbench.cli.eval", "Evaluate a model on named math benchmarks."),
+    "results": ("workbench.cli.results", "The arms x benchmarks table of an experiment."),
     "tui": ("workbench.cli.tui", "Open the terminal workbench."),
     "run": ("workbench.cli.run", "Run the quickstart pipeline end to end."),
-    "jobs": ("workbench.cli.jobs", "List, follow, cancel and resume background jobs."),
+    "jobs": ("workbench.cli.jobs", "Start, list, follow, cancel and resume background jobs."),
 }
 
 
@@ -73,7 +77,15 @@ def cli() -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Run the CLI; user-facing errors print one short message and exit 1."""
+    """Run the CLI; user-facing errors print one short message and exit 1.
+
+    Exit codes: 0 done, 1 an error the message explains, 2 a usage error, 3 finished with
+    failures (see `workbench.cli.outcome`), 130 interrupted (finished work is kept).
+    """
+    if os.environ.get("FLAMES_JOB_ID"):  # run by a job's runner: follow it, report to its row
+        from workbench.cli.job_progress import enter_job_mode
+
+        enter_job_mode()
     try:
         cli.main(args=argv, prog_name="flames", standalone_mode=False)
     except click.exceptions.Abort:

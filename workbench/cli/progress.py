@@ -1,8 +1,13 @@
-"""A progress bar for long CLI work (rich), fed by pipeline progress callbacks."""
+"""Progress bars for long CLI work (rich, on stderr), fed by `pipeline.progress` events.
+
+`reporter_bar` is the one bar every command uses. Inside a background job the same events
+also go to the job's row and log (`workbench.cli.job_progress`), so a command needs nothing
+special to run as a job.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
 from rich.console import Console
@@ -16,41 +21,21 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from pipeline.progress import ProgressEvent, Reporter
+from pipeline.progress import Fanout, Overall, ProgressEvent, Reporter
+from workbench.cli.job_progress import flush, job_reporters
 
 console = Console(stderr=True)
 
 
 @contextmanager
-def progress_bar(
-    description: str, total: int | None = None
-) -> Iterator[Callable[[int, int | None], None]]:
-    """Yield `update(done, total)`; the bar is drawn on stderr and removed when done."""
-    with Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=console,
-        transient=True,
-    ) as progress:
-        task = progress.add_task(description, total=total)
+def reporter_bar(
+    description: str, *, stages: Sequence[str] | None = None, transient: bool = True
+) -> Iterator[Reporter]:
+    """Yield a `Reporter` drawn as one bar on stderr (and written to the job row in a job).
 
-        def update(done: int, new_total: int | None = None) -> None:
-            progress.update(
-                task, completed=done, total=new_total if new_total is not None else total
-            )
-
-        yield update
-
-
-@contextmanager
-def reporter_bar(description: str) -> Iterator[Reporter]:
-    """Yield a `Reporter` (pipeline.progress) drawn as one bar on stderr.
-
-    The bar shows the latest event's stage, done/total and detail; inside a background job
-    the same events also reach the job's row (see `pipeline.jobs`).
+    With `stages`, the command's several stages fold into one overall bar (`Overall`):
+    one bar per command, one progress per job. `transient=False` leaves the last state
+    on screen (engine runs, whose cached/failed counts are worth keeping).
     """
     with Progress(
         TextColumn("[bold]{task.description}"),
@@ -60,17 +45,36 @@ def reporter_bar(description: str) -> Iterator[Reporter]:
         TimeElapsedColumn(),
         TimeRemainingColumn(),
         console=console,
-        transient=True,
+        transient=transient,
     ) as progress:
         task = progress.add_task(description, total=None, detail="")
 
-        def report(event: ProgressEvent) -> None:
+        def draw(event: ProgressEvent) -> None:
             progress.update(
                 task,
-                description=event.stage or description,
+                description=escape(event.stage or description),
                 completed=event.done,
                 total=event.total,
                 detail=escape(event.detail),
             )
 
-        yield report
+        reporter: Reporter = Fanout(draw, *job_reporters())
+        if stages:
+            reporter = Overall(reporter, stages, label=description)
+        try:
+            yield reporter
+        finally:
+            flush()
+
+
+@contextmanager
+def progress_bar(
+    description: str, total: int | None = None
+) -> Iterator[Callable[[int, int | None], None]]:
+    """Yield `update(done, total)` for code that counts rather than reports events."""
+    with reporter_bar(description) as report:
+
+        def update(done: int, new_total: int | None = None) -> None:
+            report(ProgressEvent(description, done, new_total if new_total is not None else total))
+
+        yield update

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-import click
+from contextlib import ExitStack
 
-from pipeline.flow.run import StageEvent, ensure_experiment, run_experiment
+import click
+from rich.markup import escape
+
+from pipeline.flow.run import ensure_experiment, run_experiment
+from pipeline.progress import Fanout, ProgressEvent
 from storage.workspace import output_dir
-from workbench.cli.options import db_option, open_workspace
-from workbench.cli.progress import console
+from workbench.cli.options import db_option, open_workspace, stage_locked
+from workbench.cli.outcome import exit_if_failures
+from workbench.cli.progress import console, reporter_bar
 
 
 @click.command(name="run")
@@ -45,23 +50,29 @@ def command(
     _, notes = ensure_experiment(db, experiment, preset)
     for note in notes:
         click.echo(note)
-    with console.status("starting") as status:
+    failed = 0
 
-        def show(event: StageEvent) -> None:
-            if event.summary is not None:
-                console.print(f"[bold]{event.stage}[/]: {event.summary}")
-            elif event.total:
-                status.update(f"{event.stage}: {event.done}/{event.total}")
-            else:
-                status.update(f"{event.stage} ...")
+    def count_failures(event: ProgressEvent) -> None:
+        nonlocal failed
+        failed = event.failed
 
-        run_experiment(
-            db,
-            experiment,
-            out_dir=out_dir or output_dir(db_path),
-            data_dir=data_dir,
-            on_event=show,
-        )
+    def show(stage: str, summary: str) -> None:
+        console.print(f"[bold]{stage}[/]: {escape(summary)}")
+
+    locks = ExitStack()
+    with locks:
+        for stage in ("generate", "dedup", "decontaminate", "solve"):
+            locks.enter_context(stage_locked(db, stage, experiment))
+        with reporter_bar("run") as progress:
+            run_experiment(
+                db,
+                experiment,
+                out_dir=out_dir or output_dir(db_path),
+                data_dir=data_dir,
+                progress=Fanout(progress, count_failures),
+                on_summary=show,
+            )
+    exit_if_failures(failed, "model requests or problems failed (see the lines above)")
     click.echo(
         f"done. Inspect it with: flames tui --db {db_path}   "
         f"(or flames experiment show {experiment})"

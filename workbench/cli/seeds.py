@@ -5,10 +5,12 @@ from __future__ import annotations
 import click
 
 from pipeline.errors import InputError
+from pipeline.jobs.locks import stage_lock
 from pipeline.seeds import import_seeds
+from pipeline.seeds.importer import IMPORT_LOCK, check_set_name
 from storage.seeds import list_seed_sets, sample_seeds, seed_set_id
 from workbench.cli.options import db_option, open_workspace
-from workbench.cli.progress import progress_bar
+from workbench.cli.progress import reporter_bar
 
 
 @click.group(name="seeds")
@@ -18,29 +20,45 @@ def command() -> None:
 
 @command.command(name="import")
 @click.argument("source")
-@click.option("--name", required=True, help="Seed set to add to (created if new).")
+@click.option("--name", required=True, help="Name of the new seed set.")
+@click.option(
+    "--append",
+    is_flag=True,
+    help="Add to the existing seed set NAME (without it, an existing NAME is refused).",
+)
 @click.option("--question-field", default=None, help="Field holding the problem text.")
 @click.option("--answer-field", default=None, help="Field holding the final answer.")
 @db_option
 def import_(
-    source: str, name: str, question_field: str | None, answer_field: str | None, db_path: str
+    source: str,
+    name: str,
+    append: bool,
+    question_field: str | None,
+    answer_field: str | None,
+    db_path: str,
 ) -> None:
     """Import seed problems from SOURCE.
 
     SOURCE is a .jsonl/.json/.csv/.parquet file, hf:ORG/NAME[:CONFIG]:SPLIT, or `champ`
     (the embedded CHAMP set). Fields are detected (question/problem/input, answer/
-    final_answer/target, GSM8K '#### N', \\boxed{} in solutions); importing the same
-    content again adds nothing. A bad record aborts the import and changes nothing.
+    final_answer/target, GSM8K '#### N', \\boxed{} in solutions); with --append, content
+    the set already holds is skipped. A bad record aborts the import and changes nothing;
+    other commands keep working on the workspace while a big import runs.
     """
+    name = check_set_name(name)
     db = open_workspace(db_path)
-    with progress_bar(f"importing {source}") as update:
+    with (
+        stage_lock(db, IMPORT_LOCK, f"seed set {name}"),
+        reporter_bar(f"importing {source}") as progress,
+    ):
         report = import_seeds(
             db,
             source,
             name,
             question_field=question_field,
             answer_field=answer_field,
-            on_progress=lambda n: update(n, None),
+            append=append,
+            progress=progress,
         )
     fields = report.fields
     mapping = f"question <- {fields.question}"
@@ -54,7 +72,8 @@ def import_(
         answer_from = "none"
     mapping += f", answer <- {answer_from}"
     click.echo(
-        f"{report.name}: {report.added} added, {report.skipped} already present "
+        f"{report.name}: {report.added} added{' (appended)' if report.appended else ''}, "
+        f"{report.skipped} already present "
         f"({report.rows} read, {report.with_answer} with an answer; {mapping})"
     )
 

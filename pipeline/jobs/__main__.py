@@ -1,5 +1,0 @@
-import sys
-
-from pipeline.jobs.supervisor import main
-
-sys.exit(main())
