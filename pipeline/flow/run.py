@@ -21,22 +21,14 @@ from pipeline.experiments.store import (
     load_experiment,
 )
 from pipeline.llm.backend import Backend
+from pipeline.progress import Overall, ProgressEvent, Reporter, ignore
 from pipeline.selection import Selection
 
 STAGES = ("generate", "dedup", "decontaminate", "solve", "select", "blend")
 
 
-@dataclass(frozen=True)
-class StageEvent:
-    """A stage starting (`summary` None), progressing, or finished (`summary` set)."""
-
-    stage: str
-    done: int = 0
-    total: int | None = None
-    summary: str | None = None
-
-
-EventCallback = Callable[[StageEvent], None]
+# Told each stage's one-line summary as the stage ends (progress goes to the Reporter).
+SummaryCallback = Callable[[str, str], None]
 
 
 def ensure_experiment(db: Database, name: str, preset: str) -> tuple[ExperimentConfig, list[str]]:
@@ -53,23 +45,30 @@ def run_experiment(
     *,
     out_dir: str | Path = "out",
     data_dir: str | Path | None = None,
-    on_event: EventCallback | None = None,
+    progress: Reporter = ignore,
+    on_summary: SummaryCallback | None = None,
     backend: Backend | None = None,
 ) -> list[str]:
-    """Run every stage of experiment `name`; returns one summary line per stage."""
+    """Run every stage of experiment `name`; returns one summary line per stage.
+
+    `progress` gets one overall event stream for the whole run (`Overall` over STAGES);
+    `on_summary(stage, line)` hears each stage's summary as it ends.
+    """
     run = _Run(
         db,
         load_experiment(db, name),
-        on_event or (lambda event: None),
+        Overall(progress, STAGES, label="run"),
         Path(out_dir),
         data_dir,
         backend,
     )
     lines: list[str] = []
     for stage in STAGES:
-        run.emit(StageEvent(stage))
+        run.emit(ProgressEvent(stage, 0, None, "starting"))
         summary = _STAGE_FUNCTIONS[stage](run)
-        run.emit(StageEvent(stage, summary=summary))
+        run.emit(ProgressEvent(stage, 1, 1, summary))
+        if on_summary is not None:
+            on_summary(stage, summary)
         lines.append(f"{stage}: {summary}")
     return lines
 
@@ -80,20 +79,22 @@ class _Run:
 
     db: Database
     config: ExperimentConfig
-    emit: EventCallback
+    emit: Reporter
     out: Path
     data_dir: str | Path | None
     backend: Backend | None  # one model for every role (tests); None: the configured ones
 
 
 def _generate(run: _Run) -> str:
-    from pipeline.generation.generate import generate
+    from pipeline.generation.generate import generate, planned_strategies
 
+    # One share of the run's bar, filled strategy by strategy.
+    strategies = [f"generate {name}" for name in planned_strategies(run.config, None)]
     reports = generate(
         run.db,
         run.config.name,
         backend=run.backend,
-        on_progress=lambda e: run.emit(StageEvent("generate", e.slots_done, e.slots_total)),
+        progress=Overall(run.emit, strategies, label="generate"),
     )
     produced = sum(r.produced for r in reports)
     rejected = sum(r.rejected_total for r in reports)
@@ -112,7 +113,7 @@ def _dedup(run: _Run) -> str:
         run.db,
         run.config.name,
         threshold,
-        progress=lambda step, d, t: run.emit(StageEvent(f"dedup ({step})", d, t)),
+        progress=run.emit,
     )
     return (
         f"{summary.items} problems, {summary.exact_dups} exact duplicates, "
@@ -139,7 +140,7 @@ def _decontaminate(run: _Run) -> str:
         index,
         run.config.filter.decontam_max,
         specs,
-        progress=lambda d, t: run.emit(StageEvent("decontaminate", d, t)),
+        progress=run.emit,
     )
     return (
         f"{summary.contaminated} of {summary.problems} problems overlap "
@@ -154,7 +155,7 @@ def _solve(run: _Run) -> str:
         run.db,
         run.config.name,
         backend=run.backend,
-        on_progress=lambda stage, p: run.emit(StageEvent("solve", p.done, p.total)),
+        progress=run.emit,
     )
     scores = report.scores
     verdicts = (

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from sqlite_utils import Database
 
-from pipeline.flow.run import STAGES, StageEvent, ensure_experiment, run_experiment
+from pipeline.flow.run import STAGES, ensure_experiment, run_experiment
 from pipeline.llm.request import Request
+from pipeline.progress import ProgressEvent
 from tests.unit.strategy_doubles import ScriptedBackend
 
 SECTIONS = ("suggestions", "concepts", "answer", "question", "result", "distractors")
@@ -31,17 +32,22 @@ def test_quickstart_runs_every_stage(
     monkeypatch.delenv("FLAMES_DATA_DIR", raising=False)
     config, notes = ensure_experiment(db, "quickstart", "quickstart")
     assert any("created experiment" in note for note in notes)
-    events: list[StageEvent] = []
+    events: list[ProgressEvent] = []
+    finished: list[str] = []
     lines = run_experiment(
         db,
         "quickstart",
         out_dir=tmp_path / "out",
         backend=ScriptedBackend(reply),
-        on_event=events.append,
+        progress=events.append,
+        on_summary=lambda stage, summary: finished.append(stage),
     )
     assert [line.split(":")[0] for line in lines] == list(STAGES)
-    finished = [e.stage for e in events if e.summary is not None]
     assert finished == list(STAGES)
+    # One overall progress for the whole run: never backwards, full at the end.
+    assert {e.stage for e in events} == {"run"}
+    assert [e.done for e in events] == sorted(e.done for e in events)
+    assert events[-1].done == events[-1].total
     produced = db.execute("SELECT COUNT(*) FROM problems WHERE status = 'ok'").fetchone()[0]
     assert produced > 0
     assert db.execute("SELECT COUNT(*) FROM solutions").fetchone()[0] == produced * config.solve.k
