@@ -12,7 +12,7 @@ generator is loaded only if something is left to do.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -74,19 +74,6 @@ class StrategyReport:
         return self.target is not None and (self.kept or 0) < self.target
 
 
-@dataclass(frozen=True)
-class GenerationProgress:
-    """Legacy progress shape (`on_progress`); new callers pass a `progress` Reporter."""
-
-    strategy: str
-    slots_done: int
-    slots_total: int
-    stage: str | None = None
-
-
-ProgressCallback = Callable[[GenerationProgress], None]
-
-
 def planned_strategies(config: ExperimentConfig, only: str | None) -> dict[str, StrategyConfig]:
     """The strategy configs to run: all enabled ones, or just `only`."""
     enabled = config.enabled_strategies()
@@ -115,7 +102,6 @@ def generate(
     backend: Backend | None = None,
     chunk_size: int = DEFAULT_CHUNK,
     progress: Reporter = ignore,
-    on_progress: ProgressCallback | None = None,
     reparse: bool = False,
     data_dir: str | Path | None = None,
     trainer: QftTrainer | None = None,
@@ -130,7 +116,6 @@ def generate(
         backend: the generator to use; default loads the experiment's `models.generator`.
             Given, it also samples from a QFT model (tests, one backend for every role).
         progress: receives `generate <strategy>` events (slots done of planned).
-        on_progress: the legacy callback shape, kept for callers not yet on `progress`.
         reparse: run stored slots again too, updating their rows in place: with unchanged
             templates every call comes from the request cache, so this re-applies the
             parsers and checks without generating anything.
@@ -145,7 +130,7 @@ def generate(
         experiment_id=experiment_id(db, experiment),
         backend=_Backend(config.models.generator, backend),
         chunk_size=chunk_size,
-        progress=_legacy(progress, on_progress),
+        progress=progress,
         reparse=reparse,
         data_dir=str(data_dir) if data_dir is not None else None,
         engine_options={"max_attempts": max_attempts, "retry_failed": retry_failed},
@@ -359,20 +344,6 @@ class _Relay:
     def _emit(self, requests: str) -> None:
         detail = "  ".join(part for part in (self.note, self.current, requests) if part)
         self.progress(ProgressEvent(self.name, self.done, self.total, detail))
-
-
-def _legacy(progress: Reporter, callback: ProgressCallback | None) -> Reporter:
-    """`progress`, also fanned out to an old-style `on_progress` callback when one is given."""
-    if callback is None:
-        return progress
-    legacy = callback
-
-    def both(event: ProgressEvent) -> None:
-        progress(event)
-        name = event.stage.removeprefix("generate ")
-        legacy(GenerationProgress(name, event.done, event.total or 0, event.detail or None))
-
-    return both
 
 
 class _Backend:

@@ -6,8 +6,10 @@ from pathlib import Path
 
 import click
 
-from pipeline.generation.generate import StrategyReport, generate
-from workbench.cli.options import db_option, open_workspace
+from pipeline.experiments.store import load_experiment
+from pipeline.generation.generate import StrategyReport, generate, planned_strategies
+from workbench.cli.options import db_option, open_workspace, retry_options, stage_locked
+from workbench.cli.outcome import exit_if_failures
 from workbench.cli.progress import reporter_bar
 
 
@@ -32,18 +34,7 @@ from workbench.cli.progress import reporter_bar
     default=None,
     help="Where named benchmarks live, for budget_mode = 'kept' (default: $FLAMES_DATA_DIR).",
 )
-@click.option(
-    "--max-attempts",
-    type=click.IntRange(min=1, max=100),
-    default=3,
-    show_default=True,
-    help="Tries per model request in this run before it counts as failed.",
-)
-@click.option(
-    "--no-retry-failed",
-    is_flag=True,
-    help="Do not resend requests that failed in an earlier run.",
-)
+@retry_options
 @db_option
 def command(
     experiment: str,
@@ -52,7 +43,7 @@ def command(
     reparse: bool,
     data_dir: Path | None,
     max_attempts: int,
-    no_retry_failed: bool,
+    retry_failed: bool,
     db_path: str,
 ) -> None:
     """Generate problems with EXPERIMENT's enabled strategies.
@@ -63,7 +54,13 @@ def command(
     budget_mode = "kept", the rounds it took to reach its target of surviving problems.
     """
     db = open_workspace(db_path)
-    with reporter_bar("generate") as progress:
+    # One bar (and one job progress) over every strategy, not one strategy's bar at a time.
+    planned = planned_strategies(load_experiment(db, experiment), strategy)
+    stages = [f"generate {name}" for name in planned]
+    with (
+        stage_locked(db, "generate", experiment),
+        reporter_bar("generate", stages=stages) as progress,
+    ):
         reports = generate(
             db,
             experiment,
@@ -73,9 +70,13 @@ def command(
             reparse=reparse,
             data_dir=data_dir,
             max_attempts=max_attempts,
-            retry_failed=not no_retry_failed,
+            retry_failed=retry_failed,
         )
     print_reports(reports)
+    exit_if_failures(
+        sum(r.failed for r in reports),
+        f"problems failed on a model error (requests given up after {max_attempts} tries)",
+    )
 
 
 def print_reports(reports: list[StrategyReport]) -> None:
@@ -102,11 +103,6 @@ def print_reports(reports: list[StrategyReport]) -> None:
     resumed = sum(r.resumed for r in reports)
     if resumed:
         click.echo(f"({resumed} problems were already stored by an earlier run)")
-    failed = sum(r.failed for r in reports)
-    if failed:
-        click.echo(
-            f"{failed} problems failed on a model error; run the command again to retry them"
-        )
 
 
 def _print_rounds(report: StrategyReport, width: int) -> None:
