@@ -80,7 +80,7 @@ async def test_judge_threshold_switches_off_below_zero_and_back(sample_db: Path)
     assert nudged("min", None, -1) is None and nudged("max", 0.5, 1) == 0.51
     app = FlamesApp(sample_db, start="filters", cursor_blink=False)
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot, lambda: len(cells(app, "#counts")) > 1)
+        await settle(pilot, lambda: len(cells(app, "#counts")) > 1, 20)
         await pilot.press("h")  # histogram: judge -> near-dup -> decontam -> judge
         await pilot.press("h", "h")
         app.screen.query_one("#judge_min").value = "0.01"  # type: ignore[attr-defined]
@@ -111,7 +111,7 @@ async def test_blend_defaults_export_asks_and_its_cli_line_reproduces_the_file(
     )
     app = FlamesApp(sample_db, start="blend", cursor_blink=False)
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot, lambda: len(cells(app, "#plan")) == 2)
+        await settle(pilot, lambda: len(cells(app, "#plan")) == 2, 20)
         assert app.screen.query_one("#total").value == "9"  # type: ignore[attr-defined]
         out = Path(app.screen.query_one("#out").value)  # type: ignore[attr-defined]
         assert out == sample_db.resolve().parent / "demo-blend.jsonl"  # beside the workspace
@@ -121,7 +121,7 @@ async def test_blend_defaults_export_asks_and_its_cli_line_reproduces_the_file(
         assert "--policy strict" in line and "--judge-min 0.1" in line and "--total 9" in line
         await pilot.press("e")
         await settle(
-            pilot, lambda: out.exists() and "exported" in text_of(pilot, "#blend-warnings")
+            pilot, lambda: out.exists() and "exported" in text_of(pilot, "#blend-warnings"), 20
         )
         assert "9 examples" in text_of(pilot, "#blend-warnings")
         first = out.read_text()
@@ -137,7 +137,7 @@ async def test_blend_defaults_export_asks_and_its_cli_line_reproduces_the_file(
         await pilot.press("e")
         await settle(pilot, lambda: app.screen.__class__.__name__ == "ConfirmOverwrite")
         await pilot.press("y")
-        await settle(pilot, lambda: "1 example " in text_of(pilot, "#blend-warnings"))
+        await settle(pilot, lambda: "1 example " in text_of(pilot, "#blend-warnings"), 20)
         assert len(out.read_text().splitlines()) == 1
         line = text_of(pilot, "#blend-command")
     # The CLI line writes the same file (to another path, as the card's command would).
