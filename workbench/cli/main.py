@@ -29,6 +29,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "generate": ("workbench.cli.generate", "Generate problems with an experiment's strategies."),
     "solve": ("workbench.cli.solve", "Sample teacher solutions for generated problems."),
     "filter": ("workbench.cli.filter", "Report kept/dropped problems under a selection policy."),
+    "reward": ("workbench.cli.reward", "Score teacher solutions with the reward model."),
     "blend": ("workbench.cli.blend", "Blend strategies into a training set."),
     "export": ("workbench.cli.export", "Export datasets (SFT, RFT, DPO, per-step DPO)."),
     "train": ("workbench.cli.train", "Train a student (SFT/DPO, LoRA or full) through TRL."),
