@@ -222,3 +222,12 @@ def transaction(db: Database) -> Iterator[Database]:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise
+
+
+def data_version(db: Database) -> int:
+    """A number that changes when another connection commits to the workspace.
+
+    Cheap (no table is read): a screen polls it on its own connection and reloads only
+    when something was written.
+    """
+    return int(db.conn.execute("PRAGMA data_version").fetchone()[0])

@@ -115,22 +115,6 @@ def list_jobs(
     return [_row(r) for r in rows]
 
 
-def jobs_ended_after(db: Database, after_id: int, since: str) -> list[JobRow]:
-    """Jobs that ended at or after `since` (a stored timestamp), or finished jobs newer than
-    `after_id`: what a watcher has not told the user about yet."""
-    rows = db.execute(
-        f"SELECT {_COLUMNS} FROM jobs WHERE status NOT IN ('queued', 'running') "
-        "AND (ended_at >= ? OR id > ?) ORDER BY id",
-        [since, after_id],
-    ).fetchall()
-    return [_row(r) for r in rows]
-
-
-def now_timestamp(db: Database) -> str:
-    """The current time as the jobs table stores it."""
-    return str(db.execute(f"SELECT {NOW}").fetchone()[0])
-
-
 def update_job(db: Database, job_id: int, **values: Any) -> None:
     """Set the given columns; `started_at=True` / `ended_at=True` stamp the current time."""
     sets: list[str] = []

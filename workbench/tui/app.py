@@ -81,6 +81,9 @@ class FlamesApp(App[None]):
         db.conn.close()
 
     def on_mount(self) -> None:
+        from workbench.tui.job_watch import JobWatch
+
+        JobWatch(self).start()  # a job that ends is news on every screen
         if self._start in self.MODES:
             self.switch_mode(self._start)
         else:

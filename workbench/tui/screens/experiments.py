@@ -11,11 +11,13 @@ from textual.containers import Horizontal
 from textual.markup import escape
 from textual.widgets import DataTable, Footer, Static
 
-from pipeline.jobs.supervisor import STAGES, launch_job, stage_command
 from pipeline.selection import JOINS, Selection, kept_condition
+from workbench.jobs.launcher import STAGES, launch_job, stage_command
+from workbench.tui.changes import WorkspaceChanges
 from workbench.tui.screens.base import WorkbenchScreen
 
 STAGE_KEYS = {"generate": "g", "solve": "s", "filter": "f", "dedup": "d", "decontaminate": "c"}
+REFRESH_S = 2.0  # how often the screen asks whether anything was written (no table is read)
 
 
 def experiment_summary(db: Any, experiment_id: int, selection: Selection) -> dict[str, Any]:
@@ -84,6 +86,25 @@ class ExperimentsScreen(WorkbenchScreen):
     def on_mount(self) -> None:
         self.query_one(DataTable).add_columns("id", "name", "preset", "problems", "created")
         self.action_reload()
+        # Jobs write while the user watches: counts and recent jobs follow on their own.
+        self._changes = WorkspaceChanges(self.workspace.path)
+        self._poll_changes()  # takes note of where the workspace stands now
+        self.set_interval(REFRESH_S, self._refresh_if_written)
+
+    def _refresh_if_written(self) -> None:
+        if self.is_current:
+            self._poll_changes()
+
+    @work(thread=True, exclusive=True, group="experiments-changes", exit_on_error=False)
+    def _poll_changes(self) -> None:
+        if self._changes.changed():
+            self.app.call_from_thread(self._reload_all)
+
+    def _reload_all(self) -> None:
+        """The list and the highlighted experiment's counts and recent jobs."""
+        self.action_reload()
+        if self.highlighted is not None:
+            self._load_detail(self.highlighted[0], self.flames.selection)
 
     def on_screen_resume(self) -> None:
         self.action_reload()

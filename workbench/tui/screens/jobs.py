@@ -1,25 +1,56 @@
-"""Jobs: background processes with progress, a live log tail, cancel and resume."""
+"""Jobs: background processes with progress, a live log tail, cancel and resume.
+
+A job's bar is its one overall progress (the same `pipeline.progress` events its command
+draws in a terminal). Only a job that is working animates: a finished, failed or
+cancelled job shows where it stopped, and its status says "done with N failures" when
+it finished but left work failed.
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.markup import escape
-from textual.widgets import DataTable, Footer, ProgressBar, Static
+from textual.message import Message
+from textual.widgets import DataTable, ProgressBar, Static
 
-from pipeline.jobs.supervisor import cancel_job, read_log_tail, reap_stale, resume_job
+from pipeline.jobs.control import cancel_job, read_log_tail, reap_stale
 from storage.jobs import JobRow, get_job, list_jobs
+from workbench.jobs.launcher import resume_job
 from workbench.tui.screens.base import WorkbenchScreen
+from workbench.tui.widgets.key_bar import KeyBar
 
-STATUS = {
-    "queued": "… queued",
-    "running": "▶ running",
-    "done": "✓ done",
-    "failed": "✗ failed",
-    "cancelled": "■ cancelled",
+MARKS = {
+    "queued": "…",
+    "running": "▶",
+    "done": "✓",
+    "failed": "✗",
+    "cancelled": "■",
 }
 REFRESH_S = 1.0
+
+
+def status_label(job: JobRow) -> str:
+    """The status column: a mark and the status in words ("✓ done with 3 failures")."""
+    mark = "!" if job.status == "done" and job.status_text != "done" else MARKS.get(job.status)
+    return f"{mark or ''} {job.status_text}".strip()
+
+
+def progress_label(job: JobRow) -> str:
+    if job.progress_total:
+        return f"{100 * job.progress_done // max(1, job.progress_total)}%"
+    return str(job.progress_done) if job.progress_done else "-"
+
+
+@dataclass(frozen=True)
+class JobView:
+    """What the screen shows: the job list and the highlighted job with its log tail."""
+
+    rows: list[JobRow]
+    job: JobRow | None
+    log: list[str]
 
 
 class JobsScreen(WorkbenchScreen):
@@ -32,17 +63,24 @@ class JobsScreen(WorkbenchScreen):
         Binding("ctrl+r", "refresh_jobs", "Refresh", id="jobs.refresh"),
     ]
 
+    class Loaded(Message):
+        """A worker read the jobs."""
+
+        def __init__(self, view: JobView) -> None:
+            super().__init__()
+            self.view = view
+
     def __init__(self) -> None:
         super().__init__()
         self.selected: int | None = None
-        self._rows: list[JobRow] = []
+        self._rows: list[tuple[int, str, str, str]] = []
 
     def compose(self) -> ComposeResult:
         yield DataTable(id="jobs", cursor_type="row", zebra_stripes=True)
-        yield Static("", id="job-command")
+        yield Static("", id="job-command", markup=False)
         yield ProgressBar(id="job-progress", show_eta=False)
-        yield Static("", id="job-log")
-        yield Footer()
+        yield Static("", id="job-log", markup=False)
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one("#jobs", DataTable).add_columns(
@@ -61,47 +99,61 @@ class JobsScreen(WorkbenchScreen):
     @work(thread=True, exclusive=True, group="jobs", exit_on_error=False)
     def _load(self, selected: int | None) -> None:
         with self.workspace.db() as db:
-            reap_stale(db)
+            reap_stale(db)  # a row whose process is gone is never shown running
             rows = list_jobs(db, limit=200)
             job = get_job(db, selected) if selected is not None else (rows[0] if rows else None)
         log = read_log_tail(job.log_path, 12) if job else []
-        self.app.call_from_thread(self._show, rows, job, log)
+        self.post_message(self.Loaded(JobView(rows, job, log)))
 
-    def _show(self, rows: list[JobRow], job: JobRow | None, log: list[str]) -> None:
+    def on_jobs_screen_loaded(self, event: Loaded) -> None:
+        self._show(event.view)
+
+    def _show(self, view: JobView) -> None:
         table = self.query_one("#jobs", DataTable)
-        if [(r.id, r.status, r.progress_done) for r in rows] != [
-            (r.id, r.status, r.progress_done) for r in self._rows
-        ]:
+        shown = [
+            (r.id, status_label(r), progress_label(r), r.progress_detail or "") for r in view.rows
+        ]
+        if shown != self._rows:
             cursor = table.cursor_row
             table.clear()
-            for r in rows:
-                done = f"{r.progress_done}/{r.progress_total}" if r.progress_total else "-"
+            for r in view.rows:
                 table.add_row(
-                    str(r.id),
-                    STATUS.get(r.status, r.status),
-                    r.kind,
-                    done,
-                    r.command,
-                    key=str(r.id),
+                    str(r.id), status_label(r), r.kind, progress_label(r), r.command, key=str(r.id)
                 )
-            if rows:
-                table.move_cursor(row=min(cursor, len(rows) - 1))
-            self._rows = rows
-        self.query_one("#job-progress").display = job is not None
+            if view.rows:
+                table.move_cursor(row=min(cursor, len(view.rows) - 1))
+            self._rows = shown
+        job = view.job
+        bar = self.query_one("#job-progress", ProgressBar)
         if job is None:
+            bar.display = False
             self.query_one("#job-command", Static).update(
-                "No jobs yet: launch a stage from Experiments (1), e.g. g to generate."
+                "No jobs yet: launch a stage from Experiments (1), e.g. g to generate, "
+                "or run `flames jobs start -- COMMAND`."
             )
+            self.query_one("#job-log", Static).update("")
             return
         ended = f"  exit code {job.exit_code}" if job.exit_code is not None else ""
+        detail = f"\n{job.progress_detail}" if job.progress_detail else ""
         self.query_one("#job-command", Static).update(
-            f"[b]job {job.id}[/] {STATUS.get(job.status, job.status)}{ended}\n"
-            f"CLI: {escape(job.command)}\nlog: {escape(job.log_path or '-')}  "
-            f"follow: flames jobs log -f {job.id}"
+            f"job {job.id} {status_label(job)}{ended}{detail}\n"
+            f"CLI: {job.command}\nlog: {job.log_path or '-'}  follow: flames jobs log -f {job.id}"
         )
-        bar = self.query_one("#job-progress", ProgressBar)
-        bar.update(total=job.progress_total, progress=job.progress_done)
-        self.query_one("#job-log", Static).update(escape("\n".join(log)) or "(no output yet)")
+        self._show_bar(bar, job)
+        self.query_one("#job-log", Static).update("\n".join(view.log) or "(no output yet)")
+
+    @staticmethod
+    def _show_bar(bar: ProgressBar, job: JobRow) -> None:
+        """Animate only while the job works; an ended job's bar stands where it stopped."""
+        if job.active:
+            bar.display = True
+            bar.update(total=job.progress_total, progress=job.progress_done)
+            return
+        if not job.progress_total:
+            bar.display = False  # no total to show, and an ended job must not look busy
+            return
+        bar.display = True
+        bar.update(total=job.progress_total, progress=min(job.progress_done, job.progress_total))
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if event.row_key.value is not None:
@@ -124,5 +176,5 @@ class JobsScreen(WorkbenchScreen):
                 text = f"job {job_id} cancelled; r resumes it"
             else:
                 text = f"job {job_id} resumed as job {resume_job(db, self.flames.db_path, job_id)}"
-        self.app.call_from_thread(self.notify, text, timeout=4)
+        self.app.call_from_thread(self.notify, text, timeout=4, markup=False)
         self.app.call_from_thread(self.refresh_jobs)
