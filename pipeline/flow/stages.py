@@ -168,7 +168,7 @@ def select_stage(ctx: StageContext) -> StageResult:
     condition, params = kept_condition(selection)
     kept = rows.kept_arm_problems(ctx.db, ctx.experiment_id, ctx.arm, JOINS, condition, params)
     return StageResult(
-        f"{len(kept)} of {len(members)} problems kept ({selection.describe()})",
+        f"{len(kept)} of {len(members)} generated kept by the selection ({selection.describe()})",
         {"problems": len(members), "kept": len(kept), "selection": selection.to_dict()},
         digest=_ids_digest(kept),
     )
@@ -302,7 +302,7 @@ def eval_stage(ctx: StageContext) -> StageResult:
     import dataclasses
 
     from pipeline.benchmarks.registry import Prompt
-    from pipeline.evaluation.evaluate import Attachment, evaluate
+    from pipeline.evaluation.harness import Attachment, evaluate
 
     evaluation = ctx.config.evaluation
     student = ctx.config.models.student

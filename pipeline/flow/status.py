@@ -28,6 +28,16 @@ MARKS: dict[str, str] = {
 }
 
 
+# Four letters at most, so nine stages fit in 80 columns.
+WORDS: dict[str, str] = {
+    "done": "done",
+    "running": "run",
+    "failed": "fail",
+    "pending": "todo",
+    "waiting": "wait",
+}
+
+
 @dataclass(frozen=True)
 class NodeState:
     """One node of the graph and where it stands."""
@@ -108,8 +118,8 @@ def flow_status(db: Database, experiment: str) -> FlowStatus:
 def status_lines(status: FlowStatus) -> list[str]:
     """The arm x stage table as text (what `flames run --plan` prints)."""
     width = max([len(arm) for arm in status.graph.arm_stages] + [4])
-    lines = [f"{'arm':<{width}}  " + " ".join(f"{s[:8]:<8}" for s in STAGES)]
+    lines = [f"{'arm':<{width}} " + " ".join(f"{s[:6]:<6}" for s in STAGES)]
     for arm, states in status.table():
-        cells = [f"{MARKS[s]} {s}"[:8] if s else "" for s in states]
-        lines.append(f"{arm:<{width}}  " + " ".join(f"{c:<8}" for c in cells).rstrip())
-    return lines
+        cells = [f"{MARKS[s]} {WORDS[s]}" if s else "" for s in states]
+        lines.append(f"{arm:<{width}} " + " ".join(f"{c:<6}" for c in cells).rstrip())
+    return [*lines, "(✓ done, ▶ running, ✗ failed, · to do, … waits for an earlier stage)"]

@@ -1,67 +1,115 @@
-"""`flames run` end to end on the quickstart preset, with a scripted model for every role."""
+"""The quickstart through every stage with a scripted model and no data folder at all.
+
+Only training is a double here (a real TRL run is the functional test's job); generation,
+dedup, decontamination against the embedded held-out CHAMP part, solving, selection, the
+blend, the dataset and the evaluation of the base row and both arms are the product's.
+"""
 
 from __future__ import annotations
 
-import json
 import zlib
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlite_utils import Database
 
-from pipeline.flow.run import STAGES, ensure_experiment, run_experiment
+from pipeline.flow.graph import BASE_ARM, STAGES
+from pipeline.flow.results import load_results
+from pipeline.flow.run import ensure_experiment, run_experiment
+from pipeline.flow.runner import StageContext, StageResult
+from pipeline.flow.stages import STAGE_FUNCTIONS
+from pipeline.flow.status import flow_status
 from pipeline.llm.request import Request
-from pipeline.progress import ProgressEvent
 from tests.unit.strategy_doubles import ScriptedBackend
 
 SECTIONS = ("suggestions", "concepts", "answer", "question", "result", "distractors")
 
 
 def reply(prompt: str, request: Request) -> str:
-    """A reply carrying every tag a stage may ask for; solver prompts get a boxed answer."""
+    """Every tag a stage may ask for; solver and eval prompts get a boxed answer."""
     n = zlib.crc32(prompt.encode()) % 90 + 10
     if "\\boxed{}" in prompt:
-        return f"Add them up.\nThe total is \\boxed{{{n}}}"
+        return f"Add them up.\nThe total is \\boxed{{{n % 3}}}"
     problem = f"<problem>A farmer has {n} cows and buys {n % 7 + 2} more. How many now?</problem>"
     return problem + "".join(f"<{tag}>{n} with detail</{tag}>" for tag in SECTIONS)
 
 
-def test_quickstart_runs_every_stage(
-    db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+class FakeTrainer:
+    """Stands in for `pipeline.training.train`: counts calls, 'writes' a model folder."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def __call__(self, ctx: StageContext) -> StageResult:
+        self.calls.append(ctx.node.label)
+        model = ctx.node_dir() / "model"
+        model.mkdir(exist_ok=True)
+        return StageResult("trained (double)", {"model": str(model), "training_run_id": None})
+
+
+@pytest.fixture()
+def no_data(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No data folder anywhere: the quickstart must stand on what is installed."""
     monkeypatch.delenv("FLAMES_DATA_DIR", raising=False)
-    config, notes = ensure_experiment(db, "quickstart", "quickstart")
-    assert any("created experiment" in note for note in notes)
-    events: list[ProgressEvent] = []
-    finished: list[str] = []
-    lines = run_experiment(
+    monkeypatch.chdir(tmp_path)
+
+
+def run(db: Database, tmp_path: Path, trainer: FakeTrainer, **kwargs: Any) -> Any:
+    return run_experiment(
         db,
         "quickstart",
         out_dir=tmp_path / "out",
         backend=ScriptedBackend(reply),
-        progress=events.append,
-        on_summary=lambda stage, summary: finished.append(stage),
+        stage_functions={**STAGE_FUNCTIONS, "train": trainer},
+        **kwargs,
     )
-    assert [line.split(":")[0] for line in lines] == list(STAGES)
-    assert finished == list(STAGES)
-    # One overall progress for the whole run: never backwards, full at the end.
-    assert {e.stage for e in events} == {"run"}
-    assert [e.done for e in events] == sorted(e.done for e in events)
-    assert events[-1].done == events[-1].total
-    produced = db.execute("SELECT COUNT(*) FROM problems WHERE status = 'ok'").fetchone()[0]
-    assert produced > 0
-    assert db.execute("SELECT COUNT(*) FROM solutions").fetchone()[0] == produced * config.solve.k
-    # Without benchmark files decontamination is skipped, and says so.
-    assert any("decontaminate: skipped" in line for line in lines)
-    assert (
-        db.execute("SELECT COUNT(*) FROM scores WHERE decontam_overlap IS NOT NULL").fetchone()[0]
-        == 0
-    )
-    blend = tmp_path / "out" / "quickstart-blend.jsonl"
-    records = [json.loads(line) for line in blend.read_text(encoding="utf-8").splitlines()]
-    assert records and all(r["messages"][0]["role"] == "user" for r in records)
-    # Running again resumes: nothing new is generated or solved.
-    again = run_experiment(
-        db, "quickstart", out_dir=tmp_path / "out", backend=ScriptedBackend(reply)
-    )
-    assert "0 new solutions" in next(line for line in again if line.startswith("solve"))
+
+
+def test_quickstart_reaches_results_for_the_base_row_and_both_arms(
+    db: Database, tmp_path: Path, no_data: None
+) -> None:
+    config, _ = ensure_experiment(db, "quickstart", "quickstart")
+    trainer = FakeTrainer()
+    report = run(db, tmp_path, trainer)
+    assert report.ok, [(o.node.label, o.error) for o in report.outcomes if o.error]
+    status = flow_status(db, "quickstart")
+    arms = [arm.name for arm in config.arms]
+    for arm in arms:
+        assert all(status.arm_state(arm, stage).state == "done" for stage in STAGES)  # type: ignore[union-attr]
+    # Decontamination really ran, against the embedded held-out part.
+    decontam = next(o for o in report.outcomes if o.node.stage == "decontaminate")
+    assert "champ_heldout" in decontam.summary
+    table = load_results(db, 1)
+    assert [row.arm for row in table.rows] == [BASE_ARM, *arms]
+    assert all(cell.n > 0 for row in table.rows for cell in row.cells.values())
+    # Arm membership was recorded for every arm.
+    for arm in arms:
+        assert (
+            db.execute("SELECT COUNT(*) FROM arm_problems WHERE arm = ?", [arm]).fetchone()[0] > 0
+        )
+    # Run again: nothing is redone.
+    again = run(db, tmp_path, trainer)
+    assert {o.status for o in again.outcomes} == {"reused"}
+    assert len(trainer.calls) == len(set(trainer.calls))
+
+
+def test_missing_benchmark_is_an_error_naming_the_fix(
+    db: Database, tmp_path: Path, no_data: None
+) -> None:
+    ensure_experiment(db, "quickstart", "quickstart")
+    from dataclasses import replace
+
+    from pipeline.experiments.store import load_experiment, save_experiment
+
+    config = load_experiment(db, "quickstart")
+    save_experiment(db, replace(config, filter=replace(config.filter, decontam_against=("gsm8k",))))
+    report = run(db, tmp_path, FakeTrainer(), until="decontaminate")
+    failed = next(o for o in report.outcomes if o.node.stage == "decontaminate")
+    assert failed.status == "failed"
+    assert "--data-dir" in (failed.error or "") and "decontam_against = []" in (failed.error or "")
+    # An explicit opt-out is visible, not silent.
+    save_experiment(db, replace(config, filter=replace(config.filter, decontam_against=())))
+    report = run(db, tmp_path, FakeTrainer(), until="decontaminate")
+    skipped = next(o for o in report.outcomes if o.node.stage == "decontaminate")
+    assert skipped.status == "done" and "opt-out" in skipped.summary
