@@ -18,6 +18,9 @@ from click.testing import CliRunner
 from sqlite_utils import Database
 
 from pipeline.config import config_to_data, parse_config
+from pipeline.flow.graph import DEFAULT_ARM, Node, build_graph
+from pipeline.flow.runner import StageContext
+from pipeline.flow.stages import blend_stage, select_stage
 from pipeline.progress import ignore
 from pipeline.selection import Policy, Selection, experiment_selection, kept_ids
 from pipeline.selection.index import load_index
@@ -93,8 +96,6 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Database]
 def test_every_face_keeps_the_same_problems(
     workspace: tuple[Path, Database], tmp_path: Path, policy: Policy, values: dict[str, Any]
 ) -> None:
-    from pipeline.flow import run as flow
-
     path, db = workspace
     set_filter(db, policy, values)
     selection = experiment_selection(db, "demo")
@@ -132,9 +133,12 @@ def test_every_face_keeps_the_same_problems(
                 "--out", str(out)])  # fmt: skip
         assert exported_ids(db, out) == expected
 
-    # flames run's select and blend stages read the same config.
+    # flames run's select and blend stages read the same config (each strategy enabled at
+    # its size in the sample, so the run's one arm owns every problem).
+    sizes = dict(db.execute("SELECT strategy, COUNT(*) FROM problems GROUP BY strategy"))
     config = parse_config(
-        "[filter]\n"
+        "".join(f"[strategies.{name}]\nbudget = {n}\n" for name, n in sizes.items())
+        + "[filter]\n"
         + "\n".join(
             [f'policy = "{policy.value}"']
             + [f"{k} = {json.dumps(v)}" for k, v in values.items() if v is not None]
@@ -148,13 +152,22 @@ def test_every_face_keeps_the_same_problems(
         name="demo",
     )
     db.execute("UPDATE experiments SET config_json = ?", [json.dumps(config_to_data(config))])
-    run = flow._Run(db=db, config=config, emit=ignore, out=tmp_path / "run", data_dir=None,
-                    backend=None)  # fmt: skip
-    summary = flow._select(run)
+    graph = build_graph(config)
+    nodes = graph.arm_stages[DEFAULT_ARM]
+    select = stage_context(db, graph.nodes[nodes["select"]], {}, tmp_path / "run")
+    summary = select_stage(select).summary
     assert re.match(rf"{len(expected)} of \d+ generated kept by the selection", summary), summary
     if counts:
-        flow._blend(run)
-        assert exported_ids(db, tmp_path / "run" / "demo-blend.jsonl") == expected
+        kept = {"kept": len(expected), "digest": "-"}
+        blend = blend_stage(
+            stage_context(db, graph.nodes[nodes["blend"]], {"select": kept}, tmp_path / "run")
+        )
+        assert exported_ids(db, Path(blend.output["path"])) == expected
+
+
+def stage_context(db: Database, node: Node, upstream: dict[str, Any], out: Path) -> StageContext:
+    """What `flames run` hands a stage function, for calling one stage on its own."""
+    return StageContext(db, 1, node, "k", upstream, out, None, None, ignore)
 
 
 def test_the_sample_tells_the_policies_apart(workspace: tuple[Path, Database]) -> None:
