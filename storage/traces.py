@@ -458,20 +458,6 @@ def problem_answers(db: Database, problem_ids: Sequence[int]) -> list[ProblemAns
     return [found[pid] for pid in problem_ids if pid in found]
 
 
-def gradable_problem_ids(db: Database, experiment_id: int) -> list[int]:
-    """The experiment's problems a trace can be graded on (a reference or a teacher majority)."""
-    return [
-        int(row[0])
-        for row in db.execute(
-            "SELECT p.id FROM problems p LEFT JOIN scores s ON s.problem_id = p.id "
-            "WHERE p.experiment_id = ? AND p.status = 'ok' AND "
-            "((p.answer_rule != 'none' AND p.reference_answer IS NOT NULL) "
-            "OR s.majority_answer IS NOT NULL) ORDER BY p.id",
-            [experiment_id],
-        )
-    ]
-
-
 def teacher_solutions(db: Database, problem_ids: Sequence[int]) -> dict[int, list[str]]:
     """problem id -> its teacher solutions labelled correct (not truncated), by sample."""
     found: dict[int, list[str]] = {}
@@ -484,4 +470,17 @@ def teacher_solutions(db: Database, problem_ids: Sequence[int]) -> dict[int, lis
             chunk,
         ):
             found.setdefault(int(pid), []).append(str(text))
+    return found
+
+
+def problem_strategies(db: Database, problem_ids: Sequence[int]) -> dict[int, str]:
+    """problem id -> the strategy that generated it."""
+    found: dict[int, str] = {}
+    for start in range(0, len(problem_ids), CHUNK):
+        chunk = list(problem_ids[start : start + CHUNK])
+        marks = ",".join("?" * len(chunk))
+        for pid, strategy in db.execute(
+            f"SELECT id, strategy FROM problems WHERE id IN ({marks})", chunk
+        ):
+            found[int(pid)] = str(strategy)
     return found

@@ -14,11 +14,15 @@ from pydantic import TypeAdapter, ValidationError
 
 from pipeline.config.schema import (
     BUDGET_MODES,
+    DPO_PAIRINGS,
     PRECISIONS,
     RFT_STARTS,
+    STEP_SPLITS,
+    STEP_VARIANTS,
     STRATEGY_NAMES,
     TRAINING_METHODS,
     ArmConfig,
+    DatasetsConfig,
     ExperimentConfig,
     Policy,
     TrainingConfig,
@@ -329,6 +333,7 @@ def _check(config: ExperimentConfig, source: str) -> None:
             f"(choose from {', '.join(TRAINING_METHODS)})",
         )
     _check_training(config.training, fail)
+    _check_datasets(config.datasets, fail)
     _check_evaluation(config, fail)
     names = [arm.name for arm in config.arms]
     for name in names:
@@ -368,6 +373,25 @@ def _check_training(training: TrainingConfig, fail: Any) -> None:
         fail("training.rft_start", f"choose from {', '.join(RFT_STARTS)}")
     if training.accelerate_config is not None and not training.accelerate_config.strip():
         fail("training.accelerate_config", "name a shipped config or a YAML file (or leave out)")
+
+
+def _check_datasets(datasets: DatasetsConfig, fail: Any) -> None:
+    """Ranges and choices of the [datasets] keys."""
+    for attr in ("samples", "rft_keep", "dpo_pairs", "step_traces", "step_max_steps"):
+        if getattr(datasets, attr) < 1:
+            fail(f"datasets.{attr}", "must be >= 1")
+    if datasets.step_min_chars < 0:
+        fail("datasets.step_min_chars", "must be >= 0")
+    for attr, choices in (
+        ("dpo_pairing", DPO_PAIRINGS),
+        ("step_split", STEP_SPLITS),
+        ("step_variant", STEP_VARIANTS),
+        ("record_format", ("messages", "prompt-completion")),
+    ):
+        if getattr(datasets, attr) not in choices:
+            fail(f"datasets.{attr}", f"choose from {', '.join(choices)}")
+    _check_sampling(datasets.sampling, "datasets.sampling", fail)
+    _check_sampling(datasets.rollout_sampling, "datasets.rollout_sampling", fail)
 
 
 def _check_evaluation(config: ExperimentConfig, fail: Any) -> None:

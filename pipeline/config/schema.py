@@ -35,6 +35,9 @@ class Policy(StrEnum):
 TRAINING_METHODS: tuple[str, ...] = ("sft", "rft", "dpo", "step_dpo")
 PRECISIONS: tuple[str, ...] = ("auto", "bf16", "fp16", "fp32")
 RFT_STARTS: tuple[str, ...] = ("base", "sft")
+DPO_PAIRINGS: tuple[str, ...] = ("random", "most_similar", "most_different")
+STEP_SPLITS: tuple[str, ...] = ("auto", "lines", "sentences")
+STEP_VARIANTS: tuple[str, ...] = ("default", "self_explore")
 # The FLAMES blend (SPEC section 1): 50% Suggester-Editor, 20% IQC, 20% Taxonomy Key
 # Concepts, 10% Distraction Insertion.
 FLAMES_BLEND: dict[str, float] = {
@@ -191,6 +194,41 @@ class TrainingConfig:
 
 
 @dataclass(frozen=True)
+class DatasetsConfig:
+    """Student traces and the RFT, DPO and per-step DPO sets made from them (SPEC section 5).
+
+    K (rollouts per step prefix) is `training.rollouts_k`; where RFT training starts is
+    `training.rft_start`.
+    """
+
+    __pydantic_config__ = FORBID_EXTRA
+
+    samples: Int = 8  # M: student solutions sampled per training problem
+    # Student sampling: T in the paper's 0.7-1.0, its own seed so reruns hit the cache.
+    sampling: SamplingParams = field(
+        default_factory=lambda: SamplingParams(
+            temperature=0.8, top_p=0.95, top_k=0, max_new_tokens=1024, seed=0
+        )
+    )
+    rft_keep: Int = 4  # R: correct, distinct traces kept per problem
+    dpo_pairing: Str = "random"  # random | most_similar | most_different
+    dpo_pairs: Int = 4  # plain DPO: pairs per problem (one per incorrect trace)
+    step_traces: Int = 8  # per-step DPO: incorrect traces per problem rolled out
+    # Rollouts: their own seed, so the empty prefix's rollouts are not the traces themselves.
+    rollout_sampling: SamplingParams = field(
+        default_factory=lambda: SamplingParams(
+            temperature=0.7, top_p=0.9, top_k=50, max_new_tokens=512, seed=1
+        )
+    )
+    step_split: Str = "auto"  # auto | lines | sentences
+    step_min_chars: Int = 20  # sentences: shorter fragments join a neighbour
+    step_max_steps: Int = 9  # sentences: at most this many steps
+    all_steps: Bool = False  # value every prefix, not only up to the first pit
+    step_variant: Str = "default"  # default | self_explore
+    record_format: Str = "messages"  # messages | prompt-completion
+
+
+@dataclass(frozen=True)
 class EvalConfig:
     """Evaluation: benchmarks by registry name (or NAME=SOURCE, path, hf: id) and the prompt."""
 
@@ -231,6 +269,7 @@ class ExperimentConfig:
     filter: FilterConfig = field(default_factory=FilterConfig)
     blend: BlendConfig = field(default_factory=BlendConfig)
     training: TrainingConfig = field(default_factory=TrainingConfig)
+    datasets: DatasetsConfig = field(default_factory=DatasetsConfig)
     evaluation: EvalConfig = field(default_factory=EvalConfig)
     arms: tuple[ArmConfig, ...] = ()
 

@@ -1,0 +1,7 @@
+"""`flames export dpo EXP`: see `workbench.cli.training_data`."""
+
+from __future__ import annotations
+
+from workbench.cli.training_data import make_command
+
+command = make_command("dpo")
