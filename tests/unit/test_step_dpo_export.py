@@ -12,7 +12,14 @@ from pipeline.datasets.exports import ExportTarget, export_step_dpo
 from storage.database import open_db
 from storage.traces import critical_step_histogram, trace_detail, trace_sets
 from tests.unit.llm_doubles import LoopbackServer
-from tests.unit.planted_pits import PlantedBackend, build_experiment, problem, respond, trace
+from tests.unit.planted_pits import (
+    PlantedBackend,
+    build_experiment,
+    fresh_sample,
+    problem,
+    respond,
+    trace,
+)
 from tests.unit.trl_checks import check_preference_file
 from workbench.cli.main import main
 
@@ -116,3 +123,35 @@ def test_bad_trace_files_fail_in_one_line_before_any_model(
         err
         == f"error: {traces}:1: field 'response': missing; each line needs id, question, answer, response"
     )
+
+
+def mixed_respond(body: dict[str, object]) -> str:
+    """The mixed student over HTTP: trace samples (seeds 0..99) vary by sample, rollouts
+    (seeds from 1000) continue their prefix."""
+    seed = int(body.get("seed") or 0)  # type: ignore[call-overload]
+    if seed < 100 and not body.get("continue_final_message"):
+        messages = body["messages"]
+        assert isinstance(messages, list)
+        return fresh_sample(messages[0]["content"], seed)
+    return respond(body)  # type: ignore[arg-type]
+
+
+def test_flames_export_commands_write_each_set(tmp_path: Path) -> None:
+    db_path = tmp_path / "w.db"
+    build_experiment(open_db(db_path), tmp_path)
+    with LoopbackServer(responder=mixed_respond) as server:
+        common = ["negatives", "--base-url", server.base_url, "--db", str(db_path)]
+        for kind in ("rft", "dpo", "step-dpo"):
+            out = tmp_path / f"{kind}.jsonl"
+            extra = ["--seed", "1000", "--variant", "self_explore"] if kind == "step-dpo" else []
+            assert run_cli(["export", kind, *common, "--out", str(out), *extra]) == 0
+            card = json.loads(out.with_suffix(".card.json").read_text())
+            assert card["kind"] == kind and card["total_written"] > 0
+            assert card["command"].startswith("flames export")
+        assert run_cli(["export", "rft", *common, "--out", str(tmp_path / "rft.jsonl")]) == 1
+    step = json.loads((tmp_path / "step-dpo.card.json").read_text())
+    assert (
+        step["extra"]["variant"] == "self_explore"
+        and step["extra"]["rollout_sampling"]["seed"] == 1000
+    )
+    assert step["extra"]["critical_steps"] == {"1": 2, "2": 2, "3": 2}

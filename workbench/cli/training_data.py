@@ -8,7 +8,6 @@ pipeline function they call and, for per-step DPO, the rollout options.
 from __future__ import annotations
 
 import shlex
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -86,9 +85,7 @@ def _run(
     name = experiment_name(db, resolve_experiment(db, experiment))
     config = load_experiment(db, name)
     spec = model_spec(config.models.student, options)
-    target = exports.ExportTarget(
-        Path(out_path), record_format, force, shlex.join(["flames", *sys.argv[1:]])
-    )
+    target = exports.ExportTarget(Path(out_path), record_format, force, reproduce_command())
     plan = None
     variant = options.pop("variant", None)
     prefer_given = bool(options.pop("prefer_given", False))
@@ -110,6 +107,28 @@ def _run(
     finally:
         backend.close()
     _report(result, backend.model_id)
+
+
+def reproduce_command() -> str:
+    """The running command line, rebuilt from its parsed parameters (for the dataset card)."""
+    ctx = click.get_current_context()
+    words = ctx.command_path.split()
+    for param in ctx.command.params:
+        value = ctx.params.get(param.name or "")
+        if value is None or value is False or value == ():
+            continue
+        if isinstance(param, click.Argument):
+            words.append(str(value))
+            continue
+        flag = param.opts[0]
+        if value is True:
+            words.append(flag)
+        elif isinstance(value, tuple):
+            for item in value:
+                words += [flag, str(item)]
+        else:
+            words += [flag, str(value)]
+    return shlex.join(words)
 
 
 def _report(result: Any, model: str) -> None:
