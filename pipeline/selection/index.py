@@ -1,6 +1,6 @@
 """A compact, column-wise snapshot of the signals a selection reads, for instant re-counts.
 
-One scan of `problems JOIN scores` (plus one grouped pass over `solutions` for the training
+One scan of `problems JOIN scores` (plus one pass over `solutions` for the training
 candidates) loads a few numbers per problem (about 50 bytes, no text) into numpy arrays.
 Counting kept/dropped per strategy or binning a score is then a vectorised pass that takes
 milliseconds on a million problems, where the same SQL takes seconds. The semantics are
@@ -17,7 +17,7 @@ import numpy as np
 from sqlite_utils import Database
 
 from pipeline.errors import ConfigError
-from pipeline.selection.policy import RULES, Target, candidate_sql
+from pipeline.selection.policy import COMPLETE_SQL, RULES, TARGET_SQL, Target
 from pipeline.selection.selection import (
     NEAR_DUP_COLUMN,
     THRESHOLD_COLUMNS,
@@ -32,8 +32,7 @@ _TARGETS = tuple(Target)
 # Bit layout of the packed per-problem integer.
 _OK, _FIRST_IS_MAJORITY, _ALL_AGREE, _REFERENCE_AGREES, _EXACT_DUP = range(5)
 _MARK = 5  # two bits: 0 none, 1 keep, 2 drop, 3 flag
-_CANDIDATES = 7  # two bits per target: any candidate, a complete candidate
-_STRATEGY = 24
+_STRATEGY = 8
 
 
 @dataclass
@@ -111,29 +110,50 @@ class SignalIndex:
         return [int(c) for c in counts], lo, hi
 
 
-def _candidate_bits(experiment_filter: str) -> str:
-    """A grouped query: per problem, the candidate bits of every target (see `_CANDIDATES`)."""
-    bits = []
-    for k, target in enumerate(_TARGETS):
-        for j, allow in enumerate((True, False)):
-            shift = _CANDIDATES + 2 * k + j
-            bits.append(
-                f"(MAX(CASE WHEN {candidate_sql(target, allow_truncated=allow)} "
-                f"THEN 1 ELSE 0 END) << {shift})"
-            )
-    return (
-        f"SELECT x.problem_id AS pid, {' | '.join(bits)} AS bits FROM solutions x "
-        "JOIN problems p ON p.id = x.problem_id LEFT JOIN scores s ON s.problem_id = p.id "
-        f"{experiment_filter} GROUP BY x.problem_id"
+def _row_flags() -> str:
+    """SQL over a solutions row `x` (and its problem's scores `s`): bit 0 the solution is
+    complete, bit k+1 it is a candidate of target k. The same predicates as the SQL form."""
+    flags = [f"COALESCE({COMPLETE_SQL}, 0)"]
+    flags += [f"(COALESCE({TARGET_SQL[t]}, 0) << {k + 1})" for k, t in enumerate(_TARGETS)]
+    return " | ".join(flags)
+
+
+def _load_candidates(
+    db: Database, where: str, params: list[Any], ids: np.ndarray[Any, Any]
+) -> dict[Target, tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]]:
+    """Per problem and target: has a candidate solution, has a complete one.
+
+    One pass over the solutions (a packed integer each), folded per problem in numpy: a
+    GROUP BY in SQLite costs more than the scan itself.
+    """
+    cursor = db.execute(
+        f"SELECT x.problem_id, {_row_flags()} FROM solutions x "
+        "LEFT JOIN scores s ON s.problem_id = x.problem_id "
+        f"WHERE x.problem_id IN (SELECT p.id FROM problems p {where})",
+        params,
     )
+    chunks = [np.empty((0, 2), dtype=np.int64)]
+    while rows := cursor.fetchmany(_FETCH):
+        chunks.append(np.array(rows, dtype=np.int64))
+    rows_ = np.concatenate(chunks)
+    order = np.argsort(ids, kind="stable")
+    position = order[np.searchsorted(ids[order], rows_[:, 0])] if ids.size else rows_[:, 0]
+    flags = rows_[:, 1]
+    complete = flags & 1
+    found: dict[Target, tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]] = {}
+    for k, target in enumerate(_TARGETS):
+        candidate = (flags >> (k + 1)) & 1
+        any_ = np.bincount(position, weights=candidate, minlength=ids.size) > 0
+        done = np.bincount(position, weights=candidate & complete, minlength=ids.size) > 0
+        found[target] = (any_[: ids.size], done[: ids.size])
+    return found
 
 
 def load_index(db: Database, experiment_id: int | None) -> SignalIndex:
     """Scan the experiment's problems, scores and solutions once into a SignalIndex.
 
-    SQLite packs the flags, the mark, the candidate bits and the strategy into one integer
-    per row so Python touches a few values per problem; numpy converts each batch in C
-    (NULL becomes NaN).
+    SQLite packs the flags, the mark and the strategy into one integer per row so Python
+    touches a few values per problem; numpy converts each batch in C (NULL becomes NaN).
     """
     where, params = ("WHERE p.experiment_id = ?", [experiment_id]) if experiment_id else ("", [])
     names = [
@@ -151,11 +171,11 @@ def load_index(db: Database, experiment_id: int | None) -> SignalIndex:
             f"| (COALESCE(s.reference_agrees, 0) << {_REFERENCE_AGREES}) "
             f"| (COALESCE(s.is_exact_dup, 0) << {_EXACT_DUP}) "
             "| (CASE m.mark WHEN 'keep' THEN 1 WHEN 'drop' THEN 2 WHEN 'flag' THEN 3 ELSE 0 END "
-            f"<< {_MARK}) | COALESCE(c.bits, 0), "
+            f"<< {_MARK}), "
             f"{', '.join(f's.{c}' for c in _FLOATS)} FROM problems p "
             "LEFT JOIN scores s ON s.problem_id = p.id LEFT JOIN marks m ON m.problem_id = p.id "
-            f"LEFT JOIN ({_candidate_bits(where)}) c ON c.pid = p.id {where}",
-            [*names, *params, *params] if names else params,
+            f"{where}",
+            [*names, *params] if names else params,
         )
         if names
         else None
@@ -165,6 +185,7 @@ def load_index(db: Database, experiment_id: int | None) -> SignalIndex:
         chunks.append(np.array(rows, dtype=np.float64))
     data = np.concatenate(chunks)
     packed = data[:, 1].astype(np.int64)
+    ids = data[:, 0].astype(np.int64)
 
     def bit(n: int) -> np.ndarray[Any, Any]:
         flags: np.ndarray[Any, Any] = (packed >> n) & 1 == 1
@@ -172,7 +193,7 @@ def load_index(db: Database, experiment_id: int | None) -> SignalIndex:
 
     return SignalIndex(
         strategies=names,
-        ids=data[:, 0].astype(np.int64),
+        ids=ids,
         strategy=(packed >> _STRATEGY).astype(np.int32),
         ok=bit(_OK),
         first_is_majority=bit(_FIRST_IS_MAJORITY),
@@ -180,10 +201,7 @@ def load_index(db: Database, experiment_id: int | None) -> SignalIndex:
         reference_agrees=bit(_REFERENCE_AGREES),
         exact_dup=bit(_EXACT_DUP),
         mark=((packed >> _MARK) & 3).astype(np.int8),
-        candidates={
-            target: (bit(_CANDIDATES + 2 * k), bit(_CANDIDATES + 2 * k + 1))
-            for k, target in enumerate(_TARGETS)
-        },
+        candidates=_load_candidates(db, where, params, ids),
         scores={name: data[:, 2 + k].copy() for k, name in enumerate(_FLOATS)},
     )
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import shlex
 import time
 from dataclasses import replace
+from typing import Any
 
 from textual import work
 from textual.app import ComposeResult
@@ -169,7 +170,7 @@ class FiltersScreen(WorkbenchScreen):
         return value
 
     # -- changes ------------------------------------------------------------------------
-    def _set_selection(self, **changes: object) -> None:
+    def _set_selection(self, **changes: Any) -> None:
         try:
             selection = replace(self.flames.selection, **changes)
         except FlamesError as exc:  # a ConfigError names the bad value
