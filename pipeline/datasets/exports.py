@@ -102,12 +102,13 @@ def _context(db: Database, experiment: str | int, arm: str | None) -> _Context:
     experiment_id = resolve_experiment(db, experiment)
     name = experiment_name(db, experiment_id)
     config = load_experiment(db, name)
-    if arm is not None:
-        found = next((a for a in config.arms if a.name == arm), None)
-        if found is None:
-            names = ", ".join(a.name for a in config.arms) or "none"
-            raise ConfigError(f"experiment '{name}' has no arm '{arm}' (arms: {names})")
+    found = next((a for a in config.arms if a.name == arm), None)
+    if found is not None:
         config = arm_config(config, found)
+    elif arm is not None and config.arms:
+        names = ", ".join(a.name for a in config.arms)
+        raise ConfigError(f"experiment '{name}' has no arm '{arm}' (arms: {names})")
+    # An arm the config does not declare (the run's "default" arm) uses the base config.
     return _Context(experiment_id, name, arm, config)
 
 
@@ -140,13 +141,13 @@ def _sample(
 
 
 def _traces_by_problem(
-    db: Database, set_id: int, problems: Sequence[ProblemAnswers]
+    db: Database, set_id: int, problems: Sequence[ProblemAnswers], samples: int
 ) -> dict[int, list[TraceRow]]:
-    """The set's graded traces of these problems, by problem, in sample order."""
+    """The set's graded traces of these problems (the first `samples` of each), by problem."""
     wanted = {str(p.id) for p in problems}
     grouped: dict[int, list[TraceRow]] = {}
     for trace in set_traces(db, set_id, graded=True, items=sorted(wanted)):
-        if trace.problem_id is not None:
+        if trace.problem_id is not None and trace.sample_index < samples:
             grouped.setdefault(trace.problem_id, []).append(trace)
     return grouped
 
@@ -170,7 +171,11 @@ def export_rft(
     if result.failed:
         return result
     traces = [
-        t for rows in _traces_by_problem(db, sampling.set_id, problems).values() for t in rows
+        t
+        for rows in _traces_by_problem(
+            db, sampling.set_id, problems, ctx.config.datasets.samples
+        ).values()
+        for t in rows
     ]
     chosen = select_rft(traces, ctx.config.datasets.rft_keep)
     texts = {p.id: p.text for p in problems}
@@ -211,7 +216,7 @@ def export_dpo(
     if result.failed:
         return result
     datasets = ctx.config.datasets
-    grouped = _traces_by_problem(db, sampling.set_id, problems)
+    grouped = _traces_by_problem(db, sampling.set_id, problems, ctx.config.datasets.samples)
     teacher = teacher_solutions(db, [p.id for p in problems])
     records: list[tuple[int, dict[str, Any]]] = []
     sources: Counter[str] = Counter()
@@ -306,7 +311,7 @@ def export_step_dpo(
         result = ExportResult("step-dpo", sampling, source, failed=sampling.failed)
         if result.failed:
             return result
-        grouped = _traces_by_problem(db, sampling.set_id, problems)
+        grouped = _traces_by_problem(db, sampling.set_id, problems, ctx.config.datasets.samples)
         texts = {p.id: p.text for p in problems}
         negatives, given = [], {}
         for pid, rows in grouped.items():

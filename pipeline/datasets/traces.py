@@ -28,6 +28,7 @@ from pipeline.llm.request import Messages, Request, params_json
 from pipeline.llm.spec import SamplingParams
 from pipeline.progress import ProgressEvent, Reporter, ignore
 from pipeline.selection import experiment_selection, kept_ids
+from storage.experiments import arm_rows
 from storage.flow import arm_problem_ids
 from storage.traces import (
     NewTrace,
@@ -78,8 +79,10 @@ def training_problems(
     ids = arm_problem_ids(db, experiment_id, arm) if arm is not None else []
     source = f"the problems selected for arm {arm}"
     if not ids:
-        ids = kept_ids(db, experiment_id, experiment_selection(db, experiment_id, arm))
-        source = f"the problems kept under the {'arm' if arm else 'experiment'}'s [filter]"
+        # An arm the run records (e.g. "default") need not be one the config declares.
+        declared = arm if arm in {row["name"] for row in arm_rows(db, experiment_id)} else None
+        ids = kept_ids(db, experiment_id, experiment_selection(db, experiment_id, declared))
+        source = f"the problems kept under the {'arm' if declared else 'experiment'}'s [filter]"
     problems = [p for p in problem_answers(db, ids) if problem_reference(p).answer is not None]
     return problems, f"{len(problems)} of {source} with a reference or teacher majority"
 

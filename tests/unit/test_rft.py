@@ -87,3 +87,17 @@ def test_prompt_completion_records_pass_the_sft_checks(db: Database, tmp_path: P
     first: dict[str, Any] = json.loads(out.read_text().splitlines()[0])
     assert set(first) == {"prompt", "completion"}
     check_sft_file(out, tmp_path)
+
+
+def test_an_arm_samples_only_the_problems_its_run_selected(db: Database, tmp_path: Path) -> None:
+    from storage.flow import set_arm_problems
+
+    ids = build_experiment(db, tmp_path)
+    set_arm_problems(db, 1, "default", ids[:1])  # `flames run` records an arm's problems
+    out = tmp_path / "arm.jsonl"
+    backend = PlantedBackend(mixed=True)
+    result = export_rft(db, "negatives", backend, ExportTarget(out), arm="default")
+    assert result.examples == 2 and len(backend.sent) == 8
+    assert "selected for arm default" in result.problems_source
+    card = json.loads(out.with_suffix(".card.json").read_text())
+    assert card["arm"] == "default"
