@@ -1,7 +1,7 @@
 """A tiny evaluator for constant LaTeX arithmetic (`2\\sqrt{3}`, `\\frac{\\pi}{4}`, `3^{2}+1`).
 
 It lets the fast path compare numeric expressions without sympy. It reads a fixed
-grammar (numbers, + - * / ^, implicit products, \\frac, \\sqrt, \\pi, brackets) with a
+grammar (numbers, + - * / ^, factorials, implicit products, \\frac, \\sqrt, \\pi, brackets) with a
 recursive-descent parser; anything else, a variable, a decimal literal or a value out of
 range makes it give up (None), and the pair goes to the symbolic check as before.
 """
@@ -14,8 +14,9 @@ import re
 MAX_TOKENS = 200
 MAX_EXPONENT = 64.0
 MAX_MAGNITUDE = 1e100
+MAX_FACTORIAL = 69  # 70! is past MAX_MAGNITUDE
 
-_TOKEN = re.compile(r"\s*(\d+(?:\.\d+)?|\.\d+|\\[a-zA-Z]+|[-+*/^(){}\[\]])")
+_TOKEN = re.compile(r"\s*(\d+(?:\.\d+)?|\.\d+|\\[a-zA-Z]+|[-+*/^(){}\[\]!])")
 _MIXED_NUMBER = re.compile(r"\d\s*\\frac")
 _MULTIPLY = {"*", "\\cdot", "\\times"}
 _ATOM_START = {"(", "{", "\\pi", "\\frac", "\\sqrt"}
@@ -86,6 +87,11 @@ class _Parser:
 
     def power(self) -> float:
         base = self.atom()
+        while self.peek() == "!":  # "5!" is 120: a gold written as a factorial
+            self.take("!")
+            if not float(base).is_integer() or not 0 <= base <= MAX_FACTORIAL:
+                raise _GiveUp
+            base = float(math.factorial(int(base)))
         if self.peek() != "^":
             return base
         self.take("^")

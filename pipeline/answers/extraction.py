@@ -2,10 +2,12 @@
 
 Rules are tried in a fixed order and the one that fired is returned with the answer,
 so a changed rule can be audited and re-run over stored raw text:
-`boxed` (last `\\boxed{}` / `\\fbox{}`), `hash` (GSM8K `#### N`), `the_answer_is`
-("the answer is ...", "Final answer: ..."), `bare` (the text is itself a short answer),
-`last_latex` (the last `$...$` span, unless a number follows it), `last_number`
-(optional fallback), `none`.
+`boxed` (last `\\boxed{}` / `\\fbox{}`), `boxed_set` (several boxes joined only by
+commas, "and", "or" or `x =`: one answer per root or coordinate, kept together as a list),
+`hash` (GSM8K `#### N`), `the_answer_is` ("the answer is ...", "Final answer: ..."),
+`bare` (the text is itself a short answer, or one LaTeX environment / display block),
+`last_latex` (the last `$...$` span, unless a number follows it), `last_number` (optional
+fallback), `prose` (an answer cue followed by words, not maths: no answer), `none`.
 """
 
 from __future__ import annotations
@@ -13,7 +15,17 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-RULES = ("boxed", "hash", "the_answer_is", "bare", "last_latex", "last_number", "none")
+RULES = (
+    "boxed",
+    "boxed_set",
+    "hash",
+    "the_answer_is",
+    "bare",
+    "last_latex",
+    "last_number",
+    "prose",
+    "none",
+)
 
 # Text longer than this is cut to its tail before the regex rules run: final answers
 # live at the end, and a bound keeps every rule linear on megabyte inputs.
@@ -35,6 +47,19 @@ _MATH_SPAN_RE = re.compile(
     r"\$\$(.+?)\$\$|\\\[(.+?)\\\]|\\\((.+?)\\\)|(?<!\\)\$((?:\\\$|[^$\n])+?)(?<!\\)\$", re.DOTALL
 )
 _LATEX_CMD_RE = re.compile(r"\\[a-zA-Z]+\*?(?:\{[a-zA-Z*]*\})?")
+# What may stand between two boxes that answer together: "$\\boxed{2}$ and $x = \\boxed{3}$".
+_BOX_GAP_RE = re.compile(
+    r"[\s$,;]*(?:(?:and|or|\\text\{\s*(?:and|or)\s*\}|\\q?quad)[\s$,;]*)?"
+    r"(?:[A-Za-z](?:_\{?\w+\}?)?\s*=\s*)?[\s$]*"
+)
+# A whole answer that is one LaTeX environment (a matrix, cases) or one display block.
+_ENVIRONMENT_RE = re.compile(r"\s*\\begin\{([a-zA-Z]+\*?)\}.*\\end\{\1\}\s*", re.DOTALL)
+_DISPLAY_RE = re.compile(r"\s*(?:\$\$(?P<a>[^$]+)\$\$|\\\[(?P<b>.+?)\\\])\s*", re.DOTALL)
+# Words of prose: letters outside math spans and outside \\text{...}-like arguments.
+_TEXT_ARG_RE = re.compile(r"\\(?:text|textbf|textit|mathrm|mbox|operatorname)\s*\{[^{}]*\}")
+_PROSE_WORD_RE = re.compile(r"(?<![\\a-zA-Z])[a-zA-Z]{2,}")
+_MATHY_RE = re.compile(r"[\d\\=+\-*/^<>(){}\[\]|]")
+_CHOICE_RE = re.compile(r"\(?[A-Ea-e]\)?")
 
 
 @dataclass(frozen=True)
@@ -62,9 +87,9 @@ def _closing_braces(text: str) -> dict[int, int]:
     return pairs
 
 
-def boxed_answers(text: str) -> list[str]:
-    """Every `\\boxed{...}` / `\\fbox{...}` / `\\boxed x` content, in order, nested braces kept."""
-    found: list[str] = []
+def _boxes(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, content) of every non-empty box, in order."""
+    found: list[tuple[int, int, str]] = []
     closing: dict[int, int] | None = None
     for match in _BOX_RE.finditer(text):
         if match.group(1) == "{":
@@ -72,21 +97,43 @@ def boxed_answers(text: str) -> list[str]:
                 closing = _closing_braces(text)
             end = closing.get(match.start(1))
             if end is not None:
-                found.append(text[match.start(1) + 1 : end].strip())
+                found.append((match.start(), end + 1, text[match.start(1) + 1 : end].strip()))
         else:
             # `\boxed 5` form: the argument runs to the next space, `$` or end.
             arg = re.match(r"[^\s$]+", text[match.start(1) : match.start(1) + 200])
             if arg:
-                found.append(arg.group(0).rstrip(".,"))
-    return [box for box in found if box]
+                found.append((match.start(), match.start(1) + arg.end(), arg.group(0).rstrip(".,")))
+    return [box for box in found if box[2]]
+
+
+def boxed_answers(text: str) -> list[str]:
+    """Every `\\boxed{...}` / `\\fbox{...}` / `\\boxed x` content, in order, nested braces kept."""
+    return [content for _, _, content in _boxes(text)]
+
+
+def _final_boxes(text: str) -> list[str]:
+    """The last box and the boxes right before it that answer together with it.
+
+    "$x = \\boxed{2}$ or $x = \\boxed{3}$" is one answer with two roots; "first \\boxed{3},
+    then corrected: \\boxed{4}" is a correction, so only the last box counts.
+    """
+    boxes = _boxes(text)
+    if not boxes:
+        return []
+    group = [boxes[-1]]
+    for box in reversed(boxes[:-1]):
+        if _BOX_GAP_RE.fullmatch(text[box[1] : group[0][0]]) is None:
+            break
+        group.insert(0, box)
+    return [content for _, _, content in group]
 
 
 def _clean_tail(answer: str) -> str:
     """Trim sentence punctuation, math delimiters and wrapping from a phrase-level answer."""
     answer = answer.strip()
-    boxes = boxed_answers(answer)
+    boxes = _final_boxes(answer)
     if boxes:
-        return boxes[-1]
+        return ", ".join(boxes)
     answer = re.sub(r"^\*+|\*+$", "", answer).strip()
     if answer.count("$") == 1 and re.match(r"^\\?\$\s*\d", answer):
         answer = answer.replace("\\$", "").replace("$", "").strip()
@@ -102,11 +149,35 @@ def _clean_tail(answer: str) -> str:
         inner = re.match(r"^\$([^$]+)\$", answer)
         if inner:
             answer = inner.group(1).strip()
-    return answer.rstrip(" .;:,!").strip()
+    answer = answer.rstrip(" .;:,").strip()
+    # A final "!" ends a sentence, unless it is a factorial ("5!", "(n+1)!").
+    while answer.endswith("!") and not re.search(r"[\d)}\]]!$", answer):
+        answer = answer[:-1].rstrip(" .;:,")
+    return answer
+
+
+PROSE = "\x00prose"  # what `_answer_phrase` returns for words that are not an answer
+
+
+def prose_words(text: str) -> int:
+    """Words of running text: letters outside math spans and outside `\\text{}` arguments."""
+    outside = _MATH_SPAN_RE.sub(" ", _TEXT_ARG_RE.sub(" ", text))
+    return len(_PROSE_WORD_RE.findall(_LATEX_CMD_RE.sub(" ", outside)))
+
+
+def looks_like_answer(phrase: str) -> bool:
+    """A number, an expression, a set, an interval, a choice letter or a short text answer
+    ("Yes", "Monday", "no solution"); False for prose such as "to the total cost"."""
+    if _MATHY_RE.search(phrase) or _CHOICE_RE.fullmatch(phrase.strip()):
+        return True
+    return prose_words(phrase) <= 2
 
 
 def _answer_phrase(text: str) -> str | None:
-    """What follows the last "the answer is" / "Final answer:" cue, up to the line end."""
+    """What follows the last "the answer is" / "Final answer:" cue, up to the line end.
+
+    `PROSE` when it is words and no maths (the cue started a sentence, not an answer).
+    """
     # Search backwards from the last "answer" so long outputs are not scanned in full.
     lower = text.lower()
     end = len(lower)
@@ -131,6 +202,8 @@ def _answer_phrase(text: str) -> str | None:
         inner = _last_math(cleaned)
         if inner is not None:
             return inner[0]
+    if cleaned and not looks_like_answer(cleaned):
+        return PROSE
     return cleaned or None
 
 
@@ -195,16 +268,25 @@ def extract_answer(
         return Extraction(None, "none")
     if len(text) > MAX_SCAN_CHARS:
         text = text[-MAX_SCAN_CHARS:]
-    boxes = boxed_answers(text)
+    boxes = _final_boxes(text)
+    if len(boxes) > 1:
+        return Extraction(", ".join(boxes)[:MAX_ANSWER_CHARS], "boxed_set")
     if boxes:
-        return Extraction(boxes[-1][:MAX_ANSWER_CHARS], "boxed")
+        return Extraction(boxes[0][:MAX_ANSWER_CHARS], "boxed")
     hashes = _HASH_RE.findall(text)
     if hashes and hashes[-1].strip():
         return Extraction(_clean_tail(hashes[-1])[:MAX_ANSWER_CHARS], "hash")
     phrase = _answer_phrase(text)
+    if phrase == PROSE:
+        return Extraction(None, "prose")
     if phrase:
         return Extraction(phrase[:MAX_ANSWER_CHARS], "the_answer_is")
-    if _looks_bare(text, bare_max_chars, bare_max_words):
+    block = _whole_block(text)
+    if block is not None:
+        return Extraction(block[:MAX_ANSWER_CHARS], "bare")
+    if _looks_bare(text, bare_max_chars, bare_max_words) and (
+        bare_max_words <= 3 or prose_words(text) < 3
+    ):
         bare = _clean_tail(text)
         if bare:
             return Extraction(bare, "bare")
@@ -218,8 +300,30 @@ def extract_answer(
     return Extraction(None, "none")
 
 
+def _whole_block(text: str) -> str | None:
+    """The answer when the whole text is one LaTeX environment (a matrix: rows on many
+    lines) or one display block (`$$...$$`, `\\[...\\]`), else None."""
+    if len(text) > MAX_ANSWER_CHARS * 4:
+        return None
+    if _ENVIRONMENT_RE.fullmatch(text):
+        return text.strip()
+    display = _DISPLAY_RE.fullmatch(text)
+    if display is not None:
+        inner = (display.group("a") or display.group("b") or "").strip()
+        if inner and prose_words(inner) < 3:
+            return inner
+    return None
+
+
 def extract_reference(text: str | None) -> Extraction:
-    """A gold answer: a worked solution (boxed, `####`) or, far more often, the bare answer itself."""
-    return extract_answer(
+    """A gold answer: a worked solution (boxed, `####`), a sentence around the answer ("So the
+    total is $42$ apples."), or, far more often, the bare answer itself."""
+    found = extract_answer(
         text, fallback_last_number=True, bare_max_chars=MAX_ANSWER_CHARS, bare_max_words=12
     )
+    if found.rule == "none" and text is not None and text.strip():
+        # Words and no number ("No real solutions"): the words are the answer.
+        bare = _clean_tail(text)
+        if bare and len(bare) <= MAX_ANSWER_CHARS:
+            return Extraction(bare, "bare")
+    return found

@@ -1,16 +1,19 @@
 """Grading a JSONL file of (gold, pred) records: each output line is its input plus the verdict.
 
-Streams the input in chunks so memory stays flat on large files; output goes to a
-`.part` file renamed at the end, so an interrupted run never leaves a truncated result,
-and running the same command again resumes after the lines already graded.
+Streams the input in chunks so memory stays flat on large files. Every non-blank input line
+gets exactly one output line, in order: a line that cannot be graded (not JSON, not an
+object, a field of the wrong type) gets `equivalent: null` and a `reason` saying why, so one
+bad line never costs the file. Output goes through `pipeline.jsonl` (strict JSON, no NaN):
+to `OUT.part`, renamed at the end; an interrupted or failed run keeps the `.part`, and
+running the same command again resumes after the lines already graded.
 """
 
 from __future__ import annotations
 
 import json
-import os
+import math
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,8 +21,14 @@ from typing import Any
 from pipeline.answers.pool import DEFAULT_TIMEOUT_S
 from pipeline.answers.verification import Verifier
 from pipeline.errors import InputError
+from pipeline.jsonl import JsonlWriter, dumps
+from pipeline.progress import ProgressEvent, Reporter, ignore
 
 CHUNK_LINES = 4_000
+STAGE = "grade"
+# Integers longer than this stay text: Python refuses to convert more than 4300 digits.
+MAX_INT_DIGITS = 1_000
+MAX_ECHO_CHARS = 1_000  # how much of an unreadable line is echoed in its output record
 
 
 @dataclass
@@ -34,47 +43,104 @@ class GradeSummary:
     reasons: dict[str, int] = field(default_factory=dict)
 
 
-def _field(record: dict[str, Any], name: str, path: str, line: int) -> str | None:
-    if name not in record:
-        raise InputError(
-            "missing; each line needs 'gold' and 'pred'", path=path, line=line, field=name
+@dataclass(frozen=True)
+class Line:
+    """One non-blank input line: its record, or why it cannot be graded."""
+
+    number: int
+    record: dict[str, Any] | None
+    gold: str | None = None
+    pred: str | None = None
+    problem: str | None = None  # set when the line gets a null verdict without grading
+    echo: Any = None  # what an unusable line held, for its output record
+
+    def matches(self, graded: dict[str, Any]) -> bool:
+        """Whether `graded` is this line's output (used when resuming)."""
+        if self.record is None:
+            return graded.get("line") == self.number
+        return (self.record.get("gold"), self.record.get("pred")) == (
+            graded.get("gold"),
+            graded.get("pred"),
         )
+
+
+def _finite_float(text: str) -> float | str:
+    value = float(text)
+    return value if math.isfinite(value) else text  # "1e400" stays as written
+
+
+def _bounded_int(text: str) -> int | str:
+    return int(text) if len(text) <= MAX_INT_DIGITS else text
+
+
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _decode(raw: bytes) -> tuple[Any, str | None]:
+    """The JSON value of a line, or why it has none."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return None, f"bad_line: not UTF-8 (byte {exc.start})"
+    try:
+        return (
+            json.loads(
+                text,
+                parse_float=_finite_float,
+                parse_int=_bounded_int,
+                parse_constant=_no_constants,
+            ),
+            None,
+        )
+    except RecursionError:
+        return None, "bad_line: JSON nested too deeply"
+    except json.JSONDecodeError as exc:
+        return None, f"bad_line: not valid JSON ({exc.msg} at column {exc.colno})"
+    except ValueError as exc:  # NaN/Infinity literals, an integer too long to convert
+        return None, f"bad_line: not valid JSON ({exc})"
+
+
+def _field(record: dict[str, Any], name: str) -> tuple[str | None, str | None]:
+    """(text, None) for a usable gold/pred field, or (None, why it is not usable)."""
+    if name not in record:
+        return None, f"bad_field: '{name}' is missing; each line needs 'gold' and 'pred'"
     value = record[name]
     if value is None:
-        return None
+        return None, None
     if isinstance(value, list) and all(
         isinstance(v, str | int | float) and not isinstance(v, bool) for v in value
     ):
         # OlympiadBench-style answer lists: one answer, or several answers of one problem.
-        return ", ".join(str(v) for v in value) if value else None
+        return (", ".join(str(v) for v in value) if value else None), None
     if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise InputError(
-            f"must be a string, a number or a list of them, not {type(value).__name__}",
-            path=path,
-            line=line,
-            field=name,
-        )
-    return str(value)
+        kind = "boolean" if isinstance(value, bool) else type(value).__name__
+        return None, f"bad_field: '{name}' must be a string, a number or a list of them, not {kind}"
+    return str(value), None
 
 
-def _records(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    with path.open(encoding="utf-8") as handle:
+def read_lines(path: Path) -> Iterator[Line]:
+    """Every non-blank line of `path` as a `Line` (never raises for a bad line)."""
+    with path.open("rb") as handle:
         for number, raw in enumerate(handle, start=1):
             if not raw.strip():
                 continue
-            try:
-                record = json.loads(raw)
-            except json.JSONDecodeError as exc:
-                raise InputError(
-                    f"not valid JSON ({exc.msg} at column {exc.colno})", path=str(path), line=number
-                ) from None
-            if not isinstance(record, dict):
-                raise InputError(
-                    "each line must be a JSON object with 'gold' and 'pred'",
-                    path=str(path),
-                    line=number,
+            value, problem = _decode(raw)
+            if problem is not None:
+                echo = raw.decode("utf-8", "replace").rstrip("\r\n")[:MAX_ECHO_CHARS]
+                yield Line(number, None, problem=problem, echo=echo)
+            elif not isinstance(value, dict):
+                kind = "boolean" if isinstance(value, bool) else type(value).__name__
+                yield Line(
+                    number,
+                    None,
+                    problem=f"bad_line: expected a JSON object with 'gold' and 'pred', not {kind}",
+                    echo=value,
                 )
-            yield number, record
+            else:
+                gold, gold_problem = _field(value, "gold")
+                pred, pred_problem = _field(value, "pred")
+                yield Line(number, value, gold, pred, problem=gold_problem or pred_problem)
 
 
 def count_lines(path: str | Path) -> int:
@@ -86,29 +152,27 @@ def count_lines(path: str | Path) -> int:
 def _resume(part: Path, source: Path, summary: GradeSummary) -> int:
     """Lines an interrupted run already graded into `part` (0 when it does not match `source`).
 
-    Counts the kept lines into `summary`; a half-written last line is dropped.
+    Counts the kept lines into `summary` and rewrites `part` without a half-written last line.
     """
     if not part.is_file():
         return 0
     graded: list[dict[str, Any]] = []
-    with part.open(encoding="utf-8") as handle:
+    with part.open("rb") as handle:
         for raw in handle:
-            try:
-                graded.append(json.loads(raw))
-            except json.JSONDecodeError:
+            value, problem = _decode(raw)
+            if problem is not None or not isinstance(value, dict):
                 break
+            graded.append(value)
     if not graded:
         return 0
-    for index, (_, record) in enumerate(_records(source)):
+    for index, line in enumerate(read_lines(source)):
         if index == len(graded) - 1:
-            last = graded[-1]
-            if (record.get("gold"), record.get("pred")) != (last.get("gold"), last.get("pred")):
+            if not line.matches(graded[-1]):
                 return 0
             break
     else:
         return 0
-    with part.open("w", encoding="utf-8") as handle:
-        handle.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in graded)
+    part.write_text("".join(dumps(record) + "\n" for record in graded), encoding="utf-8")
     for record in graded:
         _count(summary, record.get("equivalent"), str(record.get("reason")))
     return len(graded)
@@ -122,7 +186,8 @@ def _count(summary: GradeSummary, equivalent: bool | None, reason: str) -> None:
         summary.equivalent += 1
     else:
         summary.not_equivalent += 1
-    summary.reasons[reason] = summary.reasons.get(reason, 0) + 1
+    key = reason.split(":", 1)[0] if reason.startswith("bad_") else reason
+    summary.reasons[key] = summary.reasons.get(key, 0) + 1
 
 
 def grade_file(
@@ -132,9 +197,10 @@ def grade_file(
     workers: int | None = None,
     timeout_s: float = DEFAULT_TIMEOUT_S,
     fallback_last_number: bool = True,
-    progress: Callable[[int], None] | None = None,
+    progress: Reporter = ignore,
 ) -> GradeSummary:
-    """Grade every line of `src` into `dst`: adds equivalent, pred_extracted, gold_extracted, reason."""
+    """Grade every line of `src` into `dst`: adds equivalent, pred_extracted, gold_extracted,
+    reason and the extraction rules; a line that cannot be graded gets a null verdict."""
     source, target = Path(src), Path(dst)
     if not source.is_file():
         raise InputError(
@@ -142,25 +208,30 @@ def grade_file(
         )
     if source.resolve() == target.resolve():
         raise InputError("--out must differ from the input file", path=str(target))
-    if not target.parent.exists():
+    if not target.parent.is_dir():
         raise InputError(f"folder {target.parent} does not exist", path=str(target))
+    total = count_lines(source)
     summary = GradeSummary()
     started = time.perf_counter()
     part = target.with_name(target.name + ".part")
     done = _resume(part, source, summary)
-    if done and progress is not None:
-        progress(done)
-    try:
-        with (
-            Verifier(workers, timeout_s, fallback_last_number=fallback_last_number) as verifier,
-            part.open("a" if done else "w", encoding="utf-8") as out,
-        ):
-            chunk: list[dict[str, Any]] = []
-            pairs: list[tuple[str | None, str | None]] = []
+    progress(ProgressEvent(STAGE, done, total, f"resumed after {done} lines" if done else ""))
+    with (
+        Verifier(workers, timeout_s, fallback_last_number=fallback_last_number) as verifier,
+        JsonlWriter(target, append=done > 0) as out,
+    ):
+        chunk: list[Line] = []
 
-            def flush() -> None:
-                for record, grade in zip(chunk, verifier.grade(pairs, progress), strict=True):
-                    record.update(
+        def flush() -> None:
+            usable = [line for line in chunk if line.problem is None]
+            grades = iter(verifier.grade([(line.gold, line.pred) for line in usable]))
+            for line in chunk:
+                if line.problem is not None:
+                    row = _unusable(line)
+                else:
+                    grade = next(grades)
+                    row = dict(line.record or {})
+                    row.update(
                         equivalent=grade.equivalent,
                         pred_extracted=grade.pred_extracted,
                         gold_extracted=grade.gold_extracted,
@@ -168,30 +239,32 @@ def grade_file(
                         pred_rule=grade.pred_rule,
                         gold_rule=grade.gold_rule,
                     )
-                    out.write(json.dumps(record, ensure_ascii=False) + "\n")
-                    _count(summary, grade.equivalent, grade.reason)
-                out.flush()
-                chunk.clear()
-                pairs.clear()
+                out.write(row)
+                _count(summary, row["equivalent"], str(row["reason"]))
+            out.flush()
+            chunk.clear()
+            progress(ProgressEvent(STAGE, summary.total, total, _detail(summary)))
 
-            for index, (number, record) in enumerate(_records(source)):
-                if index < done:
-                    continue
-                pairs.append(
-                    (
-                        _field(record, "gold", str(source), number),
-                        _field(record, "pred", str(source), number),
-                    )
-                )
-                chunk.append(record)
-                if len(chunk) >= CHUNK_LINES:
-                    flush()
-            flush()
-    except KeyboardInterrupt:
-        raise  # the graded lines stay in OUT.part; the same command resumes after them
-    except BaseException:
-        part.unlink(missing_ok=True)
-        raise
-    os.replace(part, target)
+        for index, line in enumerate(read_lines(source)):
+            if index < done:
+                continue
+            chunk.append(line)
+            if len(chunk) >= CHUNK_LINES:
+                flush()
+        flush()
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _unusable(line: Line) -> dict[str, Any]:
+    """The output record of a line that gets a null verdict without grading."""
+    if line.record is not None:
+        return {**line.record, "equivalent": None, "reason": line.problem}
+    return {"line": line.number, "input": line.echo, "equivalent": None, "reason": line.problem}
+
+
+def _detail(summary: GradeSummary) -> str:
+    return (
+        f"{summary.equivalent} equivalent, {summary.not_equivalent} not, "
+        f"{summary.unverifiable} unverifiable"
+    )

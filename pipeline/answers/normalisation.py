@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from pipeline.answers.arithmetic import evaluate, values_compare
+from pipeline.answers.structures import compare_assignments, compare_lists, compare_restated
 
 # Decimal places compared when either side was written as a decimal (as math-verify does).
 FLOAT_ROUNDING = 6
@@ -44,6 +45,9 @@ _WHITESPACE = re.compile(r"\s+")
 _SPACE_CARET = re.compile(r"\s+\^")
 _SPACED_THOUSANDS = re.compile(r"[-+]?\d{1,3}(?: \d{3})+(?:\.\d+)?")
 _CHOICE = re.compile(r"^\(?([A-Ea-e])\)?[.:]?$")
+# "2,74", "1000,99", "0,5": a decimal comma (one, two or four and more digits after it;
+# exactly three is a thousands separator, "1,000").
+_DECIMAL_COMMA = re.compile(r"[-+]?\d+,(?:\d{1,2}|\d{4,})")
 _PLAIN_TEXT = re.compile(r"^[A-Za-z][A-Za-z '\-]*$")
 
 
@@ -139,6 +143,24 @@ def parse_number(answer: str) -> Number | None:
     return None
 
 
+def decimal_comma(answer: str) -> Number | None:
+    """`answer` as a number written with a decimal comma ("2,74" -> 2.74), else None.
+
+    Only for a single number: "2,74" could also be the pair (2, 74), so callers use it
+    when the other side is one number, never a list.
+    """
+    s = clean(answer)
+    if not s or len(s) > 96:
+        return None
+    s = unwrap_parens(_ASSIGNMENT.sub("", _strip_units(s)).strip())
+    percent = s.endswith("%")
+    if percent:
+        s = s[:-1].strip()
+    if not _DECIMAL_COMMA.fullmatch(s):
+        return None
+    return Number(Fraction(s.replace(",", ".")), True, percent)
+
+
 def _rounded(value: Fraction) -> Fraction:
     return round(value, FLOAT_ROUNDING)
 
@@ -192,7 +214,12 @@ def canonical_key(answer: str) -> str:
 def _constant(s: str, number: Number | None) -> tuple[float, bool] | None:
     """(value, written as a decimal) of a plain number or a constant expression, else None."""
     if number is not None:
-        return None if number.is_percent else (float(number.value), number.is_float)
+        if number.is_percent:
+            return None
+        try:
+            return float(number.value), number.is_float
+        except OverflowError:  # past float range: only exact comparisons can settle it
+            return None
     value = evaluate(s)
     return None if value is None else (value, False)
 
@@ -221,12 +248,20 @@ def fast_compare(gold: str, pred: str) -> tuple[bool | None, str]:
     if g == p or _squeezed(g) == _squeezed(p):
         return True, "identical"
     gold_number, pred_number = parse_number(g), parse_number(p)
+    if gold_number is None and pred_number is not None:
+        gold_number = decimal_comma(g)
+    elif pred_number is None and gold_number is not None:
+        pred_number = decimal_comma(p)
     if gold_number is not None and pred_number is not None:
         equal = numbers_equal(gold_number, pred_number)
         return equal, "numeric_equal" if equal else "numeric_differ"
-    if (gold_number is not None and _is_compound(p)) or (
-        pred_number is not None and _is_compound(g)
-    ):
+    if gold_number is None and pred_number is None:
+        parts = compare_assignments(g, p, fast_compare) or compare_lists(g, p, fast_compare)
+        if parts is not None:
+            return parts
+    if gold_number is not None and _is_compound(p):
+        return compare_restated(g, p, fast_compare)
+    if pred_number is not None and _is_compound(g):
         return False, "type_differ"
     gold_value, pred_value = _constant(g, gold_number), _constant(p, pred_number)
     if gold_value is not None and pred_value is not None:

@@ -20,6 +20,9 @@ from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 
 Result = tuple[bool | None, str]
+# One symbolic check: extracted gold and pred, and the raw texts where the caller wants
+# math-verify's own extraction (None: compare the extracted answers only).
+Task = tuple[str, str, str | None, str | None]
 
 DEFAULT_TIMEOUT_S = 5.0
 # A worker's start (imports, grammar warm-up) is not charged to its first task.
@@ -75,7 +78,8 @@ def _watch_owner(owner_pid: int) -> None:
 
 
 def _serve(conn: Connection, memory_bytes: int, owner_pid: int) -> None:
-    """Worker loop: receive (index, gold, pred), answer (index, (equal, reason)) until None."""
+    """Worker loop: receive (index, gold, pred, gold_raw, pred_raw), answer (index, (equal,
+    reason)) until None."""
     try:
         import resource
 
@@ -94,9 +98,9 @@ def _serve(conn: Connection, memory_bytes: int, owner_pid: int) -> None:
             return
         if task is None:
             return
-        index, gold, pred = task
+        index, gold, pred, gold_raw, pred_raw = task
         try:
-            result: Result = symbolic_compare(gold, pred)
+            result: Result = symbolic_compare(gold, pred, gold_raw, pred_raw)
         except MemoryError:
             result = (None, "out_of_memory")
         except RecursionError:
@@ -137,10 +141,10 @@ class _Worker:
 class _Queue:
     """Pending task indices; a worker is offered tasks sharing its last gold first (its parse cache)."""
 
-    def __init__(self, pairs: Sequence[tuple[str, str]]) -> None:
+    def __init__(self, pairs: Sequence[Task]) -> None:
         self.order = deque(range(len(pairs)))
         self.by_gold: dict[str, deque[int]] = {}
-        for index, (gold, _) in enumerate(pairs):
+        for index, (gold, *_) in enumerate(pairs):
             self.by_gold.setdefault(gold, deque()).append(index)
         self.taken = [False] * len(pairs)
         self.left = len(pairs)
@@ -216,18 +220,22 @@ class SymbolicPool:
         return fresh
 
     def map(
-        self, pairs: Sequence[tuple[str, str]], progress: Callable[[int], None] | None = None
+        self,
+        pairs: Sequence[tuple[str, str]] | Sequence[Task],
+        progress: Callable[[int], None] | None = None,
     ) -> list[Result]:
-        """(equal, reason) per (gold, pred) pair, in order; never raises for one bad pair."""
-        results: list[Result | None] = [None] * len(pairs)
-        if not pairs:
+        """(equal, reason) per (gold, pred) pair or `Task`, in order; never raises for one
+        bad pair."""
+        tasks: list[Task] = [(t[0], t[1], None, None) if len(t) == 2 else t for t in pairs]
+        results: list[Result | None] = [None] * len(tasks)
+        if not tasks:
             return []
         started = [
-            self._start_worker() for _ in range(min(self.size, len(pairs)) - len(self._workers))
+            self._start_worker() for _ in range(min(self.size, len(tasks)) - len(self._workers))
         ]
         self._await_ready(started)
         self._workers.extend(started)
-        pending = _Queue(pairs)
+        pending = _Queue(tasks)
         busy: dict[Connection, _Worker] = {}
 
         def finish(worker: _Worker, result: Result) -> None:
@@ -245,12 +253,12 @@ class SymbolicPool:
                     if index is None:
                         break
                     try:
-                        worker.conn.send((index, *pairs[index]))
+                        worker.conn.send((index, *tasks[index]))
                     except (OSError, ValueError):
                         pending.give_back(index)
                         self._replace(worker)
                         continue
-                    worker.last_gold = pairs[index][0]
+                    worker.last_gold = tasks[index][0]
                     worker.task, worker.deadline = index, time.monotonic() + self.timeout_s
                     busy[worker.conn] = worker
             if not busy:

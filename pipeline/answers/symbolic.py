@@ -1,9 +1,13 @@
 """The symbolic check, backed by math-verify: run only inside pool workers.
 
-Model output is only ever read by the LaTeX grammar (latex2sympy2), never by
-`eval`, `sympify` or `parse_expr`: math-verify's plain-expression extractor calls
-`parse_expr` (which executes Python), so it is not used. Plain notation such as
-`sqrt(2)` or `x**2` is rewritten to LaTeX first. math-verify's own signal-based
+Extracted answers are read by the LaTeX grammar (latex2sympy2) alone, never by `eval`,
+`sympify` or `parse_expr`; plain notation such as `sqrt(2)` or `x**2` is rewritten to LaTeX
+first. When the caller was not sure of its own extraction (an answer found in prose, not
+in a box), it also hands over the raw texts and math-verify's own `parse` reads them, with
+its LaTeX and plain-expression extractors, as math-verify's `verify(parse(gold),
+parse(pred))` does. Its plain-expression extractor calls sympy's `parse_expr` only on text
+its regex admits, which is digits, `.`, spaces and the operators `+-*/^()×÷`: no names, so
+nothing a model writes can reach Python evaluation through it. math-verify's signal-based
 timeouts are disabled; the pool bounds each call by killing its worker.
 """
 
@@ -43,12 +47,41 @@ _PLAIN_WORDS = (
 )
 
 
+MAX_FACTORIAL_ARGUMENT = 10_000
+
+
+def _huge_factorial(answer: str) -> bool:
+    """A factorial sympy would spend its whole timeout on: of a literal past 10,000, or of a
+    bracketed group holding a power or a number of five digits or more ("(10^{100})!")."""
+    for bang in re.finditer(r"(?<!\\)!", answer):
+        before = answer[: bang.start()].rstrip()
+        digits = re.search(r"(\d+)$", before)
+        if digits is not None:
+            if len(digits.group(1)) > 6 or int(digits.group(1)) > MAX_FACTORIAL_ARGUMENT:
+                return True
+            continue
+        if before.endswith((")", "}")):
+            depth, start = 0, 0
+            for i in range(len(before) - 1, -1, -1):
+                depth += before[i] in ")}"
+                depth -= before[i] in "({"
+                if depth == 0:
+                    start = i
+                    break
+            operand = before[start:]
+            if "^" in operand or re.search(r"\d{5,}", operand):
+                return True
+    return False
+
+
 def _too_large(answer: str) -> bool:
     """True for literal powers whose value has more than 10**5 digits (`9^{999999999}`, towers).
 
     sympy evaluates integer powers eagerly; such an input would only burn its timeout.
     """
     if _DEEP_TOWER.search(answer):
+        return True
+    if "!" in answer and _huge_factorial(answer):
         return True
     for base, middle, top in _TOWER.findall(answer):
         a, b = int(base), int(middle)
@@ -69,9 +102,9 @@ def _too_large(answer: str) -> bool:
     return False
 
 
-def screen(answer: str) -> str | None:
+def screen(answer: str, *, max_chars: int = MAX_SYMBOLIC_CHARS) -> str | None:
     """Why an answer must not reach sympy ("too_long", "too_deep", "too_large"), or None."""
-    if len(answer) > MAX_SYMBOLIC_CHARS:
+    if len(answer) > max_chars:
         return "too_long"
     if _too_large(answer):
         return "too_large"
@@ -113,18 +146,54 @@ def _parse(answer: str) -> tuple[Any, ...]:
     return tuple(parsed)
 
 
-def symbolic_compare(gold: str, pred: str) -> tuple[bool | None, str]:
-    """(equal, reason) from math-verify's parse and verify, with its timeouts off."""
+# The tail of a raw output that math-verify reads: a final answer sits at the end.
+RAW_TAIL_CHARS = 4_000
+
+
+@functools.lru_cache(maxsize=512)
+def _parse_raw(text: str) -> tuple[Any, ...]:
+    """math-verify's own extraction and parsing of a whole text (its default extractors)."""
+    from math_verify import ExprExtractionConfig, LatexExtractionConfig, parse
+
+    config = [LatexExtractionConfig(), ExprExtractionConfig()]
+    return tuple(parse(text, extraction_config=config, parsing_timeout=None))
+
+
+def _parsed(answer: str, raw: str | None) -> tuple[tuple[Any, ...], str | None]:
+    """The parsed forms of one side: math-verify's reading of `raw` when given (falling back
+    to the extracted answer), else of the extracted answer; and why it cannot be parsed."""
+    if raw is not None:
+        tail = raw[-RAW_TAIL_CHARS:]
+        refusal = screen(tail, max_chars=RAW_TAIL_CHARS)
+        if refusal is not None:
+            return (), refusal
+        found = _parse_raw(tail)
+        if found:
+            return found, None
+    refusal = screen(answer)
+    if refusal is not None:
+        return (), refusal
+    return _parse(answer), None
+
+
+def symbolic_compare(
+    gold: str, pred: str, gold_raw: str | None = None, pred_raw: str | None = None
+) -> tuple[bool | None, str]:
+    """(equal, reason) from math-verify's parse and verify, with its timeouts off.
+
+    `gold_raw` / `pred_raw`: the whole texts, for math-verify's own extraction where the
+    caller's extraction was uncertain.
+    """
     from math_verify import verify
 
-    for side, answer in (("gold", gold), ("pred", pred)):
-        refusal = screen(answer)
-        if refusal is not None:
-            return None, f"{side}_{refusal}"
-    gold_parsed = _parse(gold)
+    gold_parsed, refusal = _parsed(gold, gold_raw)
+    if refusal is not None:
+        return None, f"gold_{refusal}"
     if not gold_parsed:
         return None, "gold_unparsable"
-    pred_parsed = _parse(pred)
+    pred_parsed, refusal = _parsed(pred, pred_raw)
+    if refusal is not None:
+        return None, f"pred_{refusal}"
     if not pred_parsed:
         return False, "pred_unparsable"
     if _clearly_different(gold_parsed, pred_parsed):

@@ -13,8 +13,13 @@ from dataclasses import dataclass
 
 from pipeline.answers.extraction import extract_answer, extract_reference
 from pipeline.answers.normalisation import fast_compare
-from pipeline.answers.pool import DEFAULT_TIMEOUT_S, SymbolicPool
+from pipeline.answers.pool import DEFAULT_TIMEOUT_S, SymbolicPool, Task
 from pipeline.answers.symbolic import screen
+
+# Extractions a comparison can trust as they are; any other rule hands the symbolic check
+# the whole text too (math-verify's own extraction decides).
+CERTAIN_GOLD_RULES = frozenset({"boxed", "boxed_set", "hash", "bare"})
+CERTAIN_PRED_RULES = frozenset({"boxed", "boxed_set", "hash"})
 
 
 @dataclass(frozen=True)
@@ -61,28 +66,44 @@ class Verifier:
         self._lock = threading.Lock()
 
     def compare(
-        self, pairs: Sequence[tuple[str, str]], progress: Callable[[int], None] | None = None
+        self,
+        pairs: Sequence[tuple[str, str]],
+        progress: Callable[[int], None] | None = None,
+        raw: Sequence[tuple[str | None, str | None]] | None = None,
     ) -> list[Verdict]:
-        """A verdict per (gold answer, pred answer), in order; answers are already extracted."""
+        """A verdict per (gold answer, pred answer), in order; answers are already extracted.
+
+        `raw`: per pair, the whole gold / pred texts where the extraction was not sure of
+        itself; a pair the fast path cannot settle is then read by math-verify's own
+        extraction. Never raises for one pair: a value nothing can compare is unverifiable.
+        """
         verdicts: list[Verdict | None] = [None] * len(pairs)
         symbolic: list[int] = []
         for i, (gold, pred) in enumerate(pairs):
-            equal, reason = fast_compare(gold, pred)
+            try:
+                equal, reason = fast_compare(gold, pred)
+            except Exception as exc:  # noqa: BLE001 - one odd value must not stop a batch
+                verdicts[i] = Verdict(None, f"error:{type(exc).__name__}")
+                continue
             if reason != "needs_symbolic":
                 verdicts[i] = Verdict(equal, reason)
                 continue
             refusal = screen(gold) or screen(pred)
-            if refusal is not None:
-                verdicts[i] = Verdict(None, refusal)
+            if refusal is not None and (raw is None or raw[i] == (None, None)):
+                verdicts[i] = Verdict(None, refusal)  # never worth a worker's time
             else:
                 symbolic.append(i)
         if progress is not None and len(pairs) > len(symbolic):
             progress(len(pairs) - len(symbolic))
         if symbolic:
+            no_raw: tuple[str | None, str | None] = (None, None)
+            tasks: list[Task] = [
+                (*pairs[i], *(raw[i] if raw is not None else no_raw)) for i in symbolic
+            ]
             with self._lock:
                 if self._pool is None:
                     self._pool = SymbolicPool(self.workers, self.timeout_s)
-                results = self._pool.map([pairs[i] for i in symbolic], progress)
+                results = self._pool.map(tasks, progress)
             for i, (equal, reason) in zip(symbolic, results, strict=True):
                 verdicts[i] = Verdict(equal, reason)
         return [v if v is not None else Verdict(None, "lost") for v in verdicts]
@@ -96,7 +117,12 @@ class Verifier:
         pairs: Sequence[tuple[str | None, str | None]],
         progress: Callable[[int], None] | None = None,
     ) -> list[Grade]:
-        """Extract both sides (whole outputs or bare answers), then compare."""
+        """Extract both sides (whole outputs or bare answers), then compare.
+
+        Where an extraction is not certain (a gold inside a sentence, a prediction without a
+        box or `####`), the symbolic check is given the whole text, for math-verify's own
+        extraction, rather than a guess.
+        """
         golds = [extract_reference(gold) for gold, _ in pairs]
         preds = [
             extract_answer(pred, fallback_last_number=self.fallback_last_number)
@@ -107,8 +133,15 @@ class Verifier:
             for i, (g, p) in enumerate(zip(golds, preds, strict=True))
             if g.answer is not None and p.answer is not None
         ]
+        raw = [
+            (
+                pairs[i][0] if golds[i].rule not in CERTAIN_GOLD_RULES else None,
+                pairs[i][1] if preds[i].rule not in CERTAIN_PRED_RULES else None,
+            )
+            for i in todo
+        ]
         verdicts = self.compare(
-            [(golds[i].answer or "", preds[i].answer or "") for i in todo], progress
+            [(golds[i].answer or "", preds[i].answer or "") for i in todo], progress, raw
         )
         by_index = dict(zip(todo, verdicts, strict=True))
         grades: list[Grade] = []

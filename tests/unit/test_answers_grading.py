@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from pipeline.answers.grading import grade_file
-from pipeline.errors import InputError
+from pipeline.answers.verification import Verifier
 from workbench.cli.main import main
 
 ROWS = [
@@ -54,27 +55,89 @@ def test_grade_file_adds_verdict_fields(tmp_path: Path) -> None:
     assert not (tmp_path / "out.jsonl.part").exists()
 
 
-def test_bad_lines_name_file_line_and_field(tmp_path: Path) -> None:
+def test_a_bad_line_gets_a_null_verdict_and_the_rest_is_graded(tmp_path: Path) -> None:
     src = tmp_path / "bad.jsonl"
-    src.write_text('{"gold": "1", "pred": "1"}\n{"gold": "1"}\n', encoding="utf-8")
-    with pytest.raises(InputError, match=r"bad.jsonl:2: field 'pred'"):
-        grade_file(src, tmp_path / "out.jsonl", workers=1)
-    assert not (tmp_path / "out.jsonl").exists()
-    assert not (tmp_path / "out.jsonl.part").exists()
-    src.write_text('{"gold": "1", "pred": "1"}\nnot json\n', encoding="utf-8")
-    with pytest.raises(InputError, match=r"bad.jsonl:2: not valid JSON"):
-        grade_file(src, tmp_path / "out.jsonl", workers=1)
-    src.write_text('{"gold": {"a": "1"}, "pred": "1"}\n', encoding="utf-8")
-    with pytest.raises(InputError, match=r"field 'gold': must be a string, a number or a list"):
-        grade_file(src, tmp_path / "out.jsonl", workers=1)
+    src.write_text(
+        '{"gold": "1", "pred": "1"}\n'
+        '{"gold": "1"}\n'
+        "not json\n"
+        "true\n"
+        "[1, 2]\n"
+        '{"gold": {"a": "1"}, "pred": "1"}\n'
+        '{"gold": true, "pred": "1"}\n'
+        '{"gold": NaN, "pred": "1"}\n'
+        '{"gold": 1e400, "pred": "1e400"}\n'
+        '{"gold": "2", "pred": "\\\\boxed{2}"}\n',
+        encoding="utf-8",
+    )
+    summary = grade_file(src, tmp_path / "out.jsonl", workers=1)
+    rows = _read(tmp_path / "out.jsonl")
+    assert len(rows) == 10 and summary.total == 10
+    assert [r["equivalent"] for r in rows] == [
+        True,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        True,
+        True,
+    ]
+    assert rows[1]["reason"].startswith("bad_field: 'pred' is missing")
+    assert rows[2] == {
+        "line": 3,
+        "input": "not json",
+        "equivalent": None,
+        "reason": rows[2]["reason"],
+    }
+    assert rows[2]["reason"].startswith("bad_line: not valid JSON")
+    assert (
+        rows[3]["reason"] == "bad_line: expected a JSON object with 'gold' and 'pred', not boolean"
+    )
+    assert rows[4]["input"] == [1, 2]
+    assert "not dict" in rows[5]["reason"] and "not boolean" in rows[6]["reason"]
+    assert "NaN is not JSON" in rows[7]["reason"]
+    assert rows[8]["gold"] == "1e400"  # past float range: kept as written, never Infinity
+    strict = json.JSONDecoder(parse_constant=lambda name: pytest.fail(f"{name} written"))
+    for line in (tmp_path / "out.jsonl").read_text().splitlines():
+        strict.decode(line)  # no NaN or Infinity anywhere in the output
+    assert summary.reasons["bad_line"] == 4 and summary.reasons["bad_field"] == 3
+
+
+def test_an_unexpected_error_keeps_the_part_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    src = _write(tmp_path / "in.jsonl", [{"gold": str(i), "pred": str(i)} for i in range(5)])
+    out = tmp_path / "out.jsonl"
+    monkeypatch.setattr("pipeline.answers.grading.CHUNK_LINES", 2)
+    calls = {"n": 0}
+    real = Verifier.grade
+
+    def failing(self: Verifier, pairs: Any, progress: Any = None) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise RuntimeError("disk on fire")
+        return real(self, pairs, progress)
+
+    monkeypatch.setattr(Verifier, "grade", failing)
+    with pytest.raises(RuntimeError):
+        grade_file(src, out, workers=1)
+    assert not out.exists() and len(_read(tmp_path / "out.jsonl.part")) == 2
+    monkeypatch.setattr(Verifier, "grade", real)
+    summary = grade_file(src, out, workers=1)
+    assert summary.total == 5 and [r["gold"] for r in _read(out)] == [str(i) for i in range(5)]
 
 
 @pytest.mark.timeout(120)
 def test_cli_grade(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     src = _write(tmp_path / "in.jsonl", ROWS[:3])
     out = tmp_path / "graded.jsonl"
-    main(["grade", str(src), "--out", str(out), "--workers", "1"])
+    db = tmp_path / "flames.db"
+    main(["grade", str(src), "--out", str(out), "--workers", "1", "--db", str(db)])
     assert "3 equivalent" in capsys.readouterr().out
+    assert not db.exists()  # --db is accepted like everywhere; grading touches no workspace
     assert [r["equivalent"] for r in _read(out)] == [True, True, True]
 
 
