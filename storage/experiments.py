@@ -25,6 +25,28 @@ def experiment_row_by_id(db: Database, experiment_id: int) -> dict[str, Any] | N
     return dict(zip([c[0] for c in cursor.description], row, strict=True))
 
 
+def preferred_experiment(db: Database, preferred_id: object) -> tuple[int, str] | None:
+    """(id, name) of the experiment with id `preferred_id` if it exists, else the first one."""
+    row = db.execute(
+        "SELECT id, name FROM experiments ORDER BY id = ? DESC, id LIMIT 1", [preferred_id]
+    ).fetchone()
+    return (int(row[0]), str(row[1])) if row else None
+
+
+def experiment_list(db: Database) -> list[dict[str, Any]]:
+    """Every experiment with its preset, creation time and problem counts (generated = ok)."""
+    cursor = db.execute(
+        "SELECT e.id, e.name, e.preset, substr(e.created_at, 1, 16) AS created,"
+        " (SELECT COUNT(*) FROM problems p WHERE p.experiment_id = e.id AND p.status = 'ok')"
+        " AS generated,"
+        " (SELECT COUNT(*) FROM problems p WHERE p.experiment_id = e.id"
+        " AND p.status = 'rejected') AS rejected"
+        " FROM experiments e ORDER BY e.id"
+    )
+    names = [c[0] for c in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
 def experiment_names(db: Database) -> list[str]:
     return [row[0] for row in db.execute("SELECT name FROM experiments ORDER BY id").fetchall()]
 

@@ -142,3 +142,37 @@ def sample_seeds(db: Database, set_id: int, limit: int) -> list[dict[str, Any]]:
     )
     names = [column[0] for column in cursor.description]
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def seeds_in_rotation(
+    db: Database, set_names: Sequence[str], offset: int, count: int
+) -> list[tuple[int, str, str, str | None, str | None]]:
+    """`count` seeds from the named sets (all sets when none are named), in id order from
+    the `offset`-th, wrapping around: (id, set name, question, answer, solution)."""
+    where = f"WHERE seed_sets.name IN ({', '.join('?' for _ in set_names)})" if set_names else ""
+    source = f"FROM seeds JOIN seed_sets ON seed_sets.id = seeds.seed_set_id {where}"
+    total = int(db.execute(f"SELECT COUNT(*) {source}", list(set_names)).fetchone()[0])
+    if total == 0:
+        return []
+    rows = db.execute(
+        f"SELECT seeds.id, seed_sets.name, question, answer, solution {source} "
+        "ORDER BY seeds.id LIMIT ? OFFSET ?",
+        [*set_names, count, offset % total],
+    ).fetchall()
+    if len(rows) < count:  # wrap around to the first seeds
+        rows += db.execute(
+            f"SELECT seeds.id, seed_sets.name, question, answer, solution {source} "
+            "ORDER BY seeds.id LIMIT ?",
+            [*set_names, min(count - len(rows), total - len(rows))],
+        ).fetchall()
+    return [(int(r[0]), str(r[1]), str(r[2]), r[3], r[4]) for r in rows]
+
+
+def seed_by_id(db: Database, seed_id: int) -> tuple[int, str, str, str | None, str | None] | None:
+    """One seed as (id, set name, question, answer, solution), or None."""
+    row = db.execute(
+        "SELECT seeds.id, seed_sets.name, question, answer, solution FROM seeds "
+        "JOIN seed_sets ON seed_sets.id = seeds.seed_set_id WHERE seeds.id = ?",
+        [seed_id],
+    ).fetchone()
+    return None if row is None else (int(row[0]), str(row[1]), str(row[2]), row[3], row[4])

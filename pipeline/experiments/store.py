@@ -167,6 +167,19 @@ def missing_seed_sets(db: Database, config: ExperimentConfig) -> list[str]:
     ]
 
 
+def seed_set_users(db: Database) -> dict[str, list[str]]:
+    """Seed set name -> the experiments whose config draws from it."""
+    users: dict[str, list[str]] = {}
+    for name in rows.experiment_names(db):
+        try:
+            config = load_experiment(db, name)
+        except ConfigError:
+            continue  # an experiment stored by an older version: not a user we can read
+        for ref in config.seed_sets:
+            users.setdefault(ref.name, []).append(name)
+    return users
+
+
 def _check_free(db: Database, name: str) -> None:
     if not name.strip():
         raise ConfigError("an experiment needs a name")

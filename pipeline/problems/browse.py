@@ -250,6 +250,9 @@ class ProblemDetail:
     duplicates: list[dict[str, Any]]
     decontam_match: dict[str, Any] | None
     mark: tuple[str, str | None] | None
+    kept: bool | None = None  # by the selection asked for in `load_detail`, if any
+    # Why the selection drops it, in words (filled from `pipeline.selection` when it says).
+    reasons: tuple[str, ...] = ()
 
 
 def _dicts(db: Database, sql: str, params: list[Any]) -> list[dict[str, Any]]:
@@ -258,8 +261,11 @@ def _dicts(db: Database, sql: str, params: list[Any]) -> list[dict[str, Any]]:
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
-def load_detail(db: Database, problem_id: int) -> ProblemDetail | None:
-    """The problem, its provenance, solutions, scores, nearest duplicates and marks."""
+def load_detail(
+    db: Database, problem_id: int, selection: Selection | None = None
+) -> ProblemDetail | None:
+    """The problem, its provenance, solutions, scores, nearest duplicates and marks (and
+    whether `selection` keeps it, when given)."""
     found = _dicts(db, "SELECT * FROM problems WHERE id = ?", [problem_id])
     if not found:
         return None
@@ -314,6 +320,15 @@ def load_detail(db: Database, problem_id: int) -> ProblemDetail | None:
     mark_rows = db.execute(
         "SELECT mark, note FROM marks WHERE problem_id = ?", [problem_id]
     ).fetchone()
+    kept = None
+    if selection is not None:
+        condition, params = kept_condition(selection)
+        kept = bool(
+            db.execute(
+                f"SELECT {condition} FROM problems p {JOINS} WHERE p.id = ?",
+                [*params, problem_id],
+            ).fetchone()[0]
+        )
     return ProblemDetail(
         problem,
         seeds[0] if seeds else None,
@@ -323,6 +338,7 @@ def load_detail(db: Database, problem_id: int) -> ProblemDetail | None:
         duplicates,
         match,
         (str(mark_rows[0]), mark_rows[1]) if mark_rows else None,
+        kept,
     )
 
 

@@ -26,7 +26,7 @@ def cells(app: FlamesApp, selector: str) -> list[list[str]]:
 
 
 async def test_jobs_screen_shows_progress_log_and_cancels(sample_db: Path) -> None:
-    from pipeline.jobs.supervisor import launch_job
+    from workbench.jobs.launcher import launch_job
 
     db = open_db(sample_db)
     done = launch_job(

@@ -80,3 +80,9 @@ def test_cli_clone_rename_delete(workspace: Path) -> None:
     result = runner.invoke(cli, ["experiment", "delete", "other", "--yes", "--db", db])
     assert result.exit_code == 0 and "deleted experiment 'other'" in result.output
     assert "other" not in store.list_experiments(open_db(workspace))
+
+
+def test_seed_set_users(workspace: Path) -> None:
+    db = open_db(workspace)
+    store.clone_experiment(db, "quick", "quick-b")
+    assert store.seed_set_users(db) == {"champ": ["quick", "quick-b"]}

@@ -10,9 +10,9 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from pipeline.experiments.store import create_experiment, load_experiment, save_experiment
-from pipeline.jobs.supervisor import stage_command
 from storage.database import open_db
 from workbench.cli.main import cli
+from workbench.jobs.launcher import stage_command
 
 BENCH_ITEM = "A train leaves the station at noon and travels sixty miles in two hours at speed"
 

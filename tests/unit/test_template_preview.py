@@ -4,29 +4,58 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.errors import ConfigError
-from pipeline.generation.preview import render_preview
+from pipeline.errors import ConfigError, InputError
+from pipeline.generation.preview import preview_prompt
 from storage.database import open_db
 from tests.tui.sample import build_workspace
 
 
 def test_seed_strategies_render_stored_seeds() -> None:
     db = build_workspace(":memory:", 3)
-    text = render_preview(db, "iqc", "Q: {{seed_question}} A: {{seed_answer}}", {}, offset=2)
+    text = preview_prompt(db, "iqc", body="Q: {{seed_question}} A: {{seed_answer}}", offset=2)
     assert text == "Q: Seed question 3: Tom has 3 apples and buys 5 more. A: 8"
-    few = render_preview(db, "few_shot", "{{k}}|{{examples}}", {"k": 2})
-    assert few.startswith("2|Problem 1:\nSeed question 1") and "Problem 2:" in few
+    assert "Seed question 4" in preview_prompt(db, "iqc", body="{{seed_question}}", seed_id=4)
+
+
+def test_preview_uses_the_experiments_seed_sets() -> None:
+    db = build_workspace(":memory:", 3)
+    db.execute("INSERT INTO seed_sets (id, name, source) VALUES (2, 'mine', 'test')")
+    db.execute(
+        "INSERT INTO seeds (id, seed_set_id, source_line, question, answer, content_hash) "
+        "VALUES (100, 2, 1, 'My own seed', '5', 'm1')"
+    )
+    body = "{{seed_question}}"
+    assert preview_prompt(db, "iqc", body=body, seed_sets=["mine"]) == "My own seed"
+    assert preview_prompt(db, "iqc", body=body, seed_sets=["mine"], offset=7) == "My own seed"
+    assert preview_prompt(db, "iqc", body=body).startswith("Seed question 1")
+    with pytest.raises(InputError, match="'absent' of this experiment is not imported"):
+        preview_prompt(db, "iqc", body=body, seed_sets=["absent"])
+
+
+def test_later_stages_show_what_earlier_stages_would_fill() -> None:
+    db = build_workspace(":memory:", 3)
+    text = preview_prompt(db, "suggester_editor", "edit")
+    assert "[suggestions from an earlier stage]" in text and "{{" not in text
 
 
 def test_taxonomy_strategy_renders_a_real_topic() -> None:
     db = open_db(":memory:")
-    text = render_preview(db, "taxonomy_key_concepts", "{{subject}}/{{topic}}: {{concepts}}", {})
+    text = preview_prompt(db, "taxonomy_key_concepts", body="{{subject}}/{{topic}}: {{concepts}}")
     subject, _, rest = text.partition("/")
     assert subject and rest and ":" in rest and "{{" not in text
 
 
 def test_missing_seeds_and_bad_params_are_explained() -> None:
     db = open_db(":memory:")
-    assert "flames seeds import" in render_preview(db, "iqc", "{{seed_question}}", {})
+    with pytest.raises(InputError, match="flames seeds import"):
+        preview_prompt(db, "iqc", body="{{seed_question}}")
     with pytest.raises(ConfigError, match="unknown parameter"):
-        render_preview(db, "iqc", "x", {"nope": 1})
+        preview_prompt(db, "iqc", body="x", params={"nope": 1})
+    with pytest.raises(InputError, match="no prompted stage .nope."):
+        preview_prompt(db, "iqc", "nope")
+
+
+def test_a_strategy_whose_first_stage_trains_previews_its_first_prompt() -> None:
+    db = build_workspace(":memory:", 3)
+    text = preview_prompt(db, "qft")
+    assert text and "{{" not in text

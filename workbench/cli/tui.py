@@ -12,7 +12,9 @@ from workbench.cli.options import db_option
 @db_option
 @click.option(
     "--screen",
-    type=click.Choice(["experiments", "strategies", "problems", "filters", "blend", "jobs"]),
+    type=click.Choice(
+        ["experiments", "strategies", "problems", "filters", "blend", "jobs", "seeds"]
+    ),
     help="Open on this screen (default: the last one used).",
 )
 def command(db_path: str, screen: str | None) -> None:

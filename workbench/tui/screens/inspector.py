@@ -1,50 +1,25 @@
-"""Inspector: one problem, its provenance, solutions and verdicts, duplicates, marks."""
+"""Inspector: one problem, its provenance, solutions and verdicts, duplicates, marks, and
+whether the selection keeps it."""
 
 from __future__ import annotations
-
-import json
-from typing import Any
 
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.markup import escape
-from textual.widgets import Footer, Input, Static
+from textual.content import Content
+from textual.message import Message
+from textual.widgets import Input, Static
 
 from pipeline.dedup.diff import word_diff
 from pipeline.problems.browse import ProblemDetail, load_detail
+from pipeline.selection import Selection
 from storage.settings import set_mark
+from workbench.tui import inspection
 from workbench.tui.screens.base import WorkbenchScreen
 from workbench.tui.widgets.field import Field
+from workbench.tui.widgets.key_bar import KeyBar
 from workbench.tui.widgets.problem_table import ProblemTable
-
-# Verdicts are labelled in words and a glyph, never by colour alone.
-VERDICTS = {
-    "correct": ("$success", "✓ correct"),
-    "incorrect": ("$error", "✗ incorrect"),
-    "unverifiable": ("$warning", "? unverifiable"),
-    None: ("$text-muted", "- not verified"),
-}
-
-
-def verdict_label(verdict: str | None) -> str:
-    """Markup for a verdict: colour plus glyph plus word."""
-    colour, label = VERDICTS.get(verdict, VERDICTS[None])
-    return f"[b {colour}]{label}[/]"
-
-
-def diff_markup(words: list[tuple[str, bool]]) -> str:
-    """Words with the differing ones highlighted (underlined too, for monochrome terminals)."""
-    return " ".join(
-        f"[u b $accent]{escape(w)}[/]" if changed else escape(w) for w, changed in words
-    )
-
-
-def _value(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.3f}"
-    return "-" if value is None else escape(str(value))
 
 
 class InspectorScreen(WorkbenchScreen):
@@ -58,8 +33,16 @@ class InspectorScreen(WorkbenchScreen):
         Binding("u", "mark('')", "Unmark", id="inspector.unmark"),
         Binding("n", "note", "Note", id="inspector.note"),
         Binding("right_square_bracket", "step(1)", "Next", id="inspector.next"),
-        Binding("left_square_bracket", "step(-1)", "Prev", id="inspector.prev"),
+        Binding("left_square_bracket", "step(-1)", "Previous", id="inspector.prev"),
     ]
+
+    class Loaded(Message):
+        """One problem's detail (None: no such problem)."""
+
+        def __init__(self, problem_id: int, detail: ProblemDetail | None) -> None:
+            self.problem_id = problem_id
+            self.detail = detail
+            super().__init__()
 
     def __init__(self, problem_id: int, table: ProblemTable | None = None) -> None:
         super().__init__()
@@ -69,138 +52,114 @@ class InspectorScreen(WorkbenchScreen):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="inspector"):
-            yield Static("", id="inspector-problem", classes="section")
-            yield Static("", id="inspector-mark", classes="section")
-            yield Static("", id="inspector-provenance", classes="section")
-            yield Static("", id="inspector-solutions", classes="section")
-            yield Static("", id="inspector-scores", classes="section")
+            yield Static("", id="inspector-problem", classes="section", markup=False)
+            yield Static("", id="inspector-text", classes="section", markup=False)
+            yield Static("", id="inspector-mark", classes="section", markup=False)
+            yield Static("", id="inspector-selection", classes="section", markup=False)
+            yield Static("", id="inspector-provenance", classes="section", markup=False)
+            yield Static("", id="inspector-solutions", classes="section", markup=False)
+            yield Static("", id="inspector-scores", classes="section", markup=False)
             with Horizontal(id="inspector-dups"):
-                yield Static("", id="dup-left", classes="dup")
-                yield Static("", id="dup-right", classes="dup")
-            yield Static("", id="inspector-decontam", classes="section")
+                yield Static("", id="dup-left", classes="dup", markup=False)
+                yield Static("", id="dup-right", classes="dup", markup=False)
+            yield Static("", id="inspector-decontam", classes="section", markup=False)
         yield Field(placeholder="note for this problem, Enter to save", id="note")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one("#note").display = False
         self.load()
 
+    @property
+    def selection(self) -> Selection:
+        return self.flames.selection
+
     @work(thread=True, exclusive=True, group="inspector", exit_on_error=False)
     def load(self) -> None:
+        problem_id = self.problem_id
         with self.workspace.db() as db:
-            detail = load_detail(db, self.problem_id)
-        self.app.call_from_thread(self._show, detail)
+            detail = load_detail(db, problem_id, self.selection)
+        self.post_message(self.Loaded(problem_id, detail))
+
+    def on_inspector_screen_loaded(self, event: Loaded) -> None:
+        if event.problem_id != self.problem_id:
+            return
+        self._show(event.detail)
 
     def _show(self, detail: ProblemDetail | None) -> None:
         self.detail = detail
         if detail is None:
             self.query_one("#inspector-problem", Static).update(f"No problem {self.problem_id}.")
             return
-        p = detail.problem
-        status = (
-            "[b $error]rejected[/]: " + escape(p["reject_reason"] or "")
-            if p["status"] == "rejected"
-            else "ok"
-        )
-        self.query_one("#inspector-problem", Static).update(
-            f"[b]Problem {p['id']}[/]  strategy [b]{escape(p['strategy'])}[/]  status {status}\n\n"
-            f"{escape(p['text'])}\n\nreference answer: {_value(p['reference_answer'])}"
-            f"  (answer rule: {p['answer_rule']})"
+        self._set("#inspector-problem", inspection.header(detail))
+        self._set(
+            "#inspector-text",
+            inspection.lines(
+                [Content(str(detail.problem["text"])), Content(""), inspection.reference(detail)]
+            ),
         )
         self._show_mark()
-        self.query_one("#inspector-provenance", Static).update(self._provenance(detail))
-        self.query_one("#inspector-solutions", Static).update(self._solutions(detail))
-        self.query_one("#inspector-scores", Static).update(self._scores(detail))
+        self._set("#inspector-provenance", inspection.provenance(detail))
+        self._set("#inspector-solutions", inspection.solutions(detail))
+        self._set("#inspector-scores", inspection.signals(detail))
         self._show_duplicates(detail)
-        match = detail.decontam_match
-        self.query_one("#inspector-decontam", Static).update(
-            "[b]Decontamination[/]: no benchmark match"
-            if not match
-            else f"[b]Decontamination match[/] [b $error]⚠ {escape(str(match.get('benchmark', '?')))}"
-            f"[/] item {escape(str(match.get('item', '?')))}\n"
-            f"{escape(str(match.get('text', '')))}"
-        )
+        self._set("#inspector-decontam", inspection.decontamination(detail))
+
+    def _set(self, selector: str, content: Content) -> None:
+        self.query_one(selector, Static).update(content)
 
     def _show_mark(self) -> None:
-        mark = self.detail.mark if self.detail else None
-        text = (
-            "[b]Mark[/]: none (k keep, d drop, x flag, n note)"
-            if mark is None
-            else f"[b]Mark[/]: [reverse b]{mark[0]}[/]"
-            + (f"  note: {escape(mark[1])}" if mark[1] else "")
+        detail = self.detail
+        mark = detail.mark if detail else None
+        self._set(
+            "#inspector-mark",
+            inspection.title("Mark")
+            + (
+                Content(": none (k keep, d drop, x flag, n note)")
+                if mark is None
+                else Content(": ")
+                + Content.styled(mark[0], "reverse bold")
+                + Content(f"  note: {mark[1]}" if mark[1] else "")
+            ),
         )
-        self.query_one("#inspector-mark", Static).update(text)
-
-    def _provenance(self, detail: ProblemDetail) -> str:
-        p = detail.problem
-        lines = [
-            f"[b]Provenance[/]  model {_value(p['model'])}  templates "
-            f"{_value(p['template_version'])}  params {_value(p['params_json'])}"
-        ]
-        if detail.seed:
-            s = detail.seed
-            lines.append(
-                f"seed #{s['id']} ({escape(s['seed_set'])} line {s['source_line']}): "
-                f"{escape(s['question'])}  answer {_value(s['answer'])}"
+        if detail is not None:
+            self._set(
+                "#inspector-selection",
+                inspection.selection_verdict(detail, self.selection),
             )
-        else:
-            lines.append("seed: none (seedless strategy)")
-        for stage in detail.stages:
-            parsed = stage["parsed_json"] or ""
-            with_raw = (
-                f"\n    raw: {escape((stage['response'] or '')[:400])}" if stage["response"] else ""
-            )
-            lines.append(
-                f"  stage {escape(stage['stage'])} round {stage['round']}: "
-                f"{escape(parsed[:400])}{with_raw}"
-            )
-        return "\n".join(lines)
-
-    def _solutions(self, detail: ProblemDetail) -> str:
-        if not detail.solutions:
-            return "[b]Solutions[/]: none yet (run `flames solve`)"
-        lines = [f"[b]Solutions[/] ({len(detail.solutions)})"]
-        for s in detail.solutions:
-            lines.append(
-                f"#{s['sample_index']} {escape(s['model'])}  answer "
-                f"[b]{_value(s['extracted_answer'])}[/] ({_value(s['extract_rule'])})  "
-                f"{verdict_label(s['verdict'])}"
-            )
-            lines.append(f"   {escape(s['text'][:500])}")
-        return "\n".join(lines)
-
-    def _scores(self, detail: ProblemDetail) -> str:
-        s = detail.scores
-        if s is None:
-            return "[b]Scores[/]: none yet"
-        groups = json.loads(s["groups_json"]) if s.get("groups_json") else None
-        return (
-            f"[b]Scores[/]  judge [b]{_value(s['judge_score'])}[/]  majority "
-            f"{_value(s['majority_answer'])} ({_value(s['majority_share'])})  first "
-            f"{_value(s['first_answer'])}  all agree {_value(s['all_agree'])}  reference "
-            f"agrees {_value(s['reference_agrees'])}\nnear-dup sim {_value(s['nn_sim'])} "
-            f"(nearest #{_value(s['nn_id'])})  decontam {_value(s['decontam_overlap'])}  "
-            f"answer groups {escape(str(groups)) if groups else '-'}"
-        )
 
     def _show_duplicates(self, detail: ProblemDetail) -> None:
         left = self.query_one("#dup-left", Static)
         right = self.query_one("#dup-right", Static)
         right.display = bool(detail.duplicates)
         if not detail.duplicates:
-            left.update("[b]Nearest duplicate[/]: none recorded")
+            scores = detail.scores or {}
+            checked = any(
+                scores.get(k) is not None for k in ("nn_sim", "dup_of_sim", "is_exact_dup")
+            )
+            left.update(
+                inspection.title("Nearest duplicate")
+                + Content(": none recorded" if checked else ": not checked yet")
+            )
             return
         dup = detail.duplicates[0]
-        a, b = word_diff(detail.problem["text"], dup["text"])
-        left.update(f"[b]This problem[/] #{detail.problem['id']}\n{diff_markup(a)}")
+        a, b = word_diff(str(detail.problem["text"]), str(dup["text"]))
+        left.update(
+            inspection.lines(
+                [inspection.title(f"This problem #{detail.problem['id']}"), inspection.diff(a)]
+            )
+        )
+        also = ", ".join(
+            f"#{d['id']} ({inspection.number(d['score'])})" for d in detail.duplicates[1:]
+        )
         right.update(
-            f"[b]Nearest[/] #{dup['id']} ({escape(dup['strategy'])}, sim "
-            f"{_value(dup['score'])})\n{diff_markup(b)}"
-            + (
-                "\n[b]Also similar[/]: "
-                + ", ".join(f"#{d['id']} ({_value(d['score'])})" for d in detail.duplicates[1:])
-                if len(detail.duplicates) > 1
-                else ""
+            inspection.lines(
+                [
+                    inspection.title(f"Nearest #{dup['id']}")
+                    + Content(f" ({dup['strategy']}, sim {inspection.number(dup['score'])})"),
+                    inspection.diff(b),
+                    *([inspection.title("Also similar") + Content(f": {also}")] if also else []),
+                ]
             )
         )
 
@@ -224,6 +183,7 @@ class InspectorScreen(WorkbenchScreen):
             self.detail.mark = (mark, note) if mark else None
         self._show_mark()
         self.notify(f"problem {self.problem_id}: {mark or 'unmarked'}", timeout=2)
+        self.load()  # a mark can change whether the selection keeps the problem
 
     def action_note(self) -> None:
         note = self.query_one("#note", Field)

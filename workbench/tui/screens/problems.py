@@ -5,12 +5,14 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.widgets import Footer, Input, Label, Select, Static
+from textual.content import Content
+from textual.widgets import Input, Label, Select, Static
 
 from pipeline.problems.browse import SORTS, ProblemQuery
 from pipeline.selection import SCORE_COLUMNS
 from workbench.tui.screens.base import WorkbenchScreen
 from workbench.tui.widgets.field import Field
+from workbench.tui.widgets.key_bar import KeyBar
 from workbench.tui.widgets.problem_table import ProblemTable
 
 KEPT_CHOICES = ("all", "kept", "dropped", "marked")
@@ -25,7 +27,7 @@ class ProblemsScreen(WorkbenchScreen):
         Binding("o", "cycle_sort", "Sort", id="problems.sort"),
         Binding("r", "reverse", "Reverse", id="problems.reverse"),
         Binding("v", "cycle_kept", "Kept/dropped", id="problems.kept"),
-        Binding("t", "focus_filters", "Score/seed filters", id="problems.filters"),
+        Binding("t", "focus_filters", "Filters", id="problems.filters"),
         Binding("escape", "focus_table", "Table", show=False, id="problems.table"),
     ]
 
@@ -46,7 +48,7 @@ class ProblemsScreen(WorkbenchScreen):
             yield Select[int]([], prompt="all seed sets", compact=True, id="seed-set")
         yield ProblemTable(self.workspace, self._base_query(), id="problems")
         yield Static("", id="problem-status")
-        yield Footer()
+        yield KeyBar()
 
     def _base_query(self) -> ProblemQuery:
         return ProblemQuery(
@@ -84,18 +86,19 @@ class ProblemsScreen(WorkbenchScreen):
 
     def _strategies_worker(self) -> None:
         from pipeline.problems.browse import list_strategies
+        from storage.seeds import list_seed_sets
 
         with self.workspace.db() as db:
             names = list_strategies(db, self.flames.experiment_id)
-            seed_sets = [
-                (str(r[1]), int(r[0]))
-                for r in db.execute("SELECT id, name FROM seed_sets ORDER BY name").fetchall()
-            ]
+            seed_sets = [(str(r["name"]), int(r["id"])) for r in list_seed_sets(db)]
         self.app.call_from_thread(self._set_strategies, names, seed_sets)
 
     def _set_strategies(self, names: list[str], seed_sets: list[tuple[str, int]]) -> None:
-        self.query_one("#strategy", Select).set_options([(n, n) for n in names])
-        self.query_one("#seed-set", Select).set_options(seed_sets)
+        # Names come from the data: shown as plain text, never as markup.
+        self.query_one("#strategy", Select).set_options([(Content(n), n) for n in names])
+        self.query_one("#seed-set", Select).set_options(
+            [(Content(name), set_id) for name, set_id in seed_sets]
+        )
 
     # -- query changes ------------------------------------------------------------------
     def _update(self, **changes: object) -> None:
@@ -173,7 +176,9 @@ class ProblemsScreen(WorkbenchScreen):
         where = f" search '{q.search}'" if q.search else ""
         position = f"{table.cursor + 1:,}/{table.row_count:,}" if table.row_count else "0 problems"
         self.query_one("#problem-status", Static).update(
-            f"{position}  sort: {order}  showing: {q.kept}{where}  policy: {q.selection.policy}"
+            Content(
+                f"{position}  sort: {order}  showing: {q.kept}{where}  policy: {q.selection.policy}"
+            )
         )
 
     def on_problem_table_selected(self, event: ProblemTable.Selected) -> None:

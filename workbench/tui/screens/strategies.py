@@ -10,12 +10,14 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
+from textual.content import Content
 from textual.markup import escape
-from textual.widgets import DataTable, Footer, Label, Select, Static, TextArea
+from textual.widgets import DataTable, Label, Select, Static, TextArea
 
 from pipeline.strategies import STRATEGIES, get_strategy
 from workbench.tui.screens.base import WorkbenchScreen
 from workbench.tui.widgets.field import Field
+from workbench.tui.widgets.key_bar import KeyBar
 
 
 class StrategiesScreen(WorkbenchScreen):
@@ -54,7 +56,7 @@ class StrategiesScreen(WorkbenchScreen):
                 yield TextArea("", id="template", soft_wrap=True)
                 yield Static("", id="history")
                 yield Static("", id="preview")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one("#template", TextArea).cursor_blink = bool(self.flames.cursor_blink)
@@ -148,12 +150,14 @@ class StrategiesScreen(WorkbenchScreen):
             select = self.query_one("#version", Select)
             with select.prevent(Select.Changed):
                 select.set_options([(f"v{h.version}", h.version) for h in history])
-        lines = ["[b]Versions[/] (newest first; pick one above to load it)"]
+        lines = [
+            Content.assemble(("Versions", "bold"), " (newest first; pick one above to load it)")
+        ]
         lines += [
-            f"  v{h.version} {h.created_at[:16]} {escape(h.note or '')}"
+            Content(f"  v{h.version} {h.created_at[:16]} {h.note or ''}")
             for h in sorted(history, key=lambda h: -h.version)
         ]
-        self.query_one("#history", Static).update("\n".join(lines))
+        self.query_one("#history", Static).update(Content("\n").join(lines))
 
     # -- actions ------------------------------------------------------------------------
     def action_toggle_strategy(self) -> None:
@@ -175,10 +179,10 @@ class StrategiesScreen(WorkbenchScreen):
                 raise ValueError('params must be a JSON object like {"rounds": 2}')
             get_strategy(self.current).validate_params(params)
         except (ValueError, json.JSONDecodeError) as exc:
-            message.update(f"[b $error]✗ {escape(str(exc))}[/]")
+            message.update(Content.assemble(("✗ ", "bold $error"), str(exc)))
             return
         except Exception as exc:  # ConfigError names the key
-            message.update(f"[b $error]✗ {escape(str(exc))}[/]")
+            message.update(Content.assemble(("✗ ", "bold $error"), str(exc)))
             return
         self._save_settings(
             self.current, replace(self._settings(self.current), budget=budget, params=params)
@@ -217,16 +221,34 @@ class StrategiesScreen(WorkbenchScreen):
     def action_preview(self) -> None:
         stage = self.query_one("#stage", Select).value
         if self.current and isinstance(stage, str):
+            body = self.query_one("#template", TextArea).text
+            self._preview(self.current, stage, body, self._seed_offset)
             self._seed_offset += 1
-            self._preview(self.current, self.query_one("#template", TextArea).text)
 
     @work(thread=True, exclusive=True, group="template-preview", exit_on_error=False)
-    def _preview(self, name: str, body: str) -> None:
-        from pipeline.generation.preview import render_preview
+    def _preview(self, name: str, stage: str, body: str, offset: int) -> None:
+        """The template rendered on the next seed of the working experiment's seed sets."""
+        from pipeline.errors import InputError
+        from pipeline.generation.preview import preview_prompt
 
-        with self.workspace.db() as db:
-            text = render_preview(db, name, body, self._settings(name).params, self._seed_offset)
+        seed_sets = [ref.name for ref in self.config.seed_sets] if self.config else []
+        heading = Content.assemble(
+            ("Preview on a real input", "bold"),
+            f" from {', '.join(seed_sets) or 'every seed set'} (ctrl+o for the next one)\n",
+        )
+        try:
+            with self.workspace.db() as db:
+                text = preview_prompt(
+                    db,
+                    name,
+                    stage,
+                    body=body,
+                    params=self._settings(name).params,
+                    offset=offset,
+                    seed_sets=seed_sets,
+                )
+        except InputError as exc:  # no seeds yet: say what to import
+            text = str(exc)
         self.app.call_from_thread(
-            self.query_one("#preview", Static).update,
-            f"[b]Preview on a real input[/] (ctrl+o for the next one)\n{escape(text)}",
+            self.query_one("#preview", Static).update, heading + Content(text)
         )

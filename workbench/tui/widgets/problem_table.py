@@ -263,10 +263,10 @@ class ProblemTable(ScrollView, can_focus=True):
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
-        base = self.rich_style
+        base: Style = self.rich_style
         if y == 0:
-            style = base + self.get_component_rich_style("problem-table--header")
-            return Strip([Segment(set_cell_size(self._cells(None, True), width), style)])
+            header = base + self.get_component_rich_style("problem-table--header")
+            return Strip([Segment(set_cell_size(self._cells(None, True), width), header)])
         index = int(self.scroll_offset.y) + y - 1
         if index >= self.row_count:
             if index == 0 and self._count_known is not None:
@@ -274,11 +274,11 @@ class ProblemTable(ScrollView, can_focus=True):
                     "  No problems match. Generate some from Experiments (1, then g), or "
                     "loosen the search and filters."
                 )
-                style = base + self.get_component_rich_style("problem-table--loading")
-                return Strip([Segment(set_cell_size(hint, width), style)])
+                muted = base + self.get_component_rich_style("problem-table--loading")
+                return Strip([Segment(set_cell_size(hint, width), muted)])
             return Strip.blank(width, base)
         row = self.row_at(index)
-        style: Style = base
+        style = base
         if row is None:
             style += self.get_component_rich_style("problem-table--loading")
         elif not row.kept:
