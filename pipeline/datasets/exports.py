@@ -47,13 +47,8 @@ from pipeline.experiments.lookup import experiment_name, resolve_experiment
 from pipeline.experiments.store import load_experiment
 from pipeline.llm.backend import Backend
 from pipeline.progress import Reporter, ignore
-from storage.traces import (
-    ProblemAnswers,
-    TraceRow,
-    problem_strategies,
-    set_traces,
-    teacher_solutions,
-)
+from storage.traces import TraceRow, set_traces
+from storage.training_problems import ProblemAnswers, problem_strategies, teacher_solutions
 
 STEP_NOTES = (
     "per-step DPO after Setlur et al. 2024: Q(i) best-of-K over rollouts of each prefix, "

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from pipeline.answers.extraction import extract_answer, extract_reference
 from pipeline.answers.verification import Verifier
-from storage.traces import ProblemAnswers
+from storage.training_problems import ProblemAnswers
 
 
 @dataclass(frozen=True)

@@ -199,10 +199,8 @@ def estimate_values(
         for start in range(0, len(traces), CHUNK):
             chunk = [start_trace(t, plan.split) for t in traces[start : start + CHUNK]]
             _store_steps(db, chunk)
-            rounds = 0
             while wanted := [(v, i) for v in chunk for i in v._next_prefixes(plan)]:
                 _round(db, backend, wanted, plan, verifier, report, progress, start, len(traces))
-                rounds += 1
             _store_values(db, chunk, backend.model_id)
             report.traces.extend(chunk)
             progress(

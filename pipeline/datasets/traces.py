@@ -32,16 +32,15 @@ from storage.experiments import arm_rows
 from storage.flow import arm_problem_ids
 from storage.traces import (
     NewTrace,
-    ProblemAnswers,
     TraceGrade,
     TraceSet,
     ensure_trace_set,
     insert_traces,
-    problem_answers,
     save_grades,
     set_traces,
     stored_samples,
 )
+from storage.training_problems import ProblemAnswers, problem_answers
 
 CHUNK = 256  # problems per engine call: bounded memory, steady progress
 
