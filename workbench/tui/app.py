@@ -14,6 +14,7 @@ from textual.screen import Screen
 from pipeline.errors import FlamesError
 from pipeline.selection import Selection, experiment_selection
 from storage.database import open_db
+from storage.experiments import preferred_experiment
 from storage.settings import get_setting, set_setting
 from themes import DEFAULT_THEME, STYLESHEET
 from workbench.tui import palette
@@ -23,9 +24,11 @@ from workbench.tui.screens.filters import FiltersScreen
 from workbench.tui.screens.help import HelpScreen
 from workbench.tui.screens.jobs import JobsScreen
 from workbench.tui.screens.problems import ProblemsScreen
+from workbench.tui.screens.seeds import SeedsScreen
 from workbench.tui.screens.strategies import StrategiesScreen
 from workbench.tui.signals import SignalCache
 from workbench.tui.theming import load_themes
+from workbench.tui.widgets.key_bar import KeyBar
 from workbench.tui.workspace import Workspace
 
 
@@ -41,6 +44,7 @@ class FlamesApp(App[None]):
         "filters": FiltersScreen,
         "blend": BlendScreen,
         "jobs": JobsScreen,
+        "seeds": SeedsScreen,
         "help": HelpScreen,
     }
     BINDINGS = [
@@ -51,7 +55,9 @@ class FlamesApp(App[None]):
         Binding("4", "switch_mode('filters')", "Filters", id="app.filters"),
         Binding("5", "switch_mode('blend')", "Blend", id="app.blend"),
         Binding("6", "switch_mode('jobs')", "Jobs", id="app.jobs"),
+        Binding("0", "switch_mode('seeds')", "Seeds", id="app.seeds"),
         Binding("question_mark,f1", "switch_mode('help')", "Help", id="app.help"),
+        Binding("f2", "more_keys", "More keys", show=False, id="app.more_keys"),
     ]
 
     experiment_id: reactive[int | None] = reactive(None)
@@ -70,14 +76,12 @@ class FlamesApp(App[None]):
             self.register_theme(theme)
         db = open_db(db_path)  # migrate once, up front, on the main thread
         self.theme = get_setting(db, "theme", DEFAULT_THEME) or DEFAULT_THEME
-        last = get_setting(db, "experiment_id")
-        found = db.execute(
-            "SELECT id, name FROM experiments ORDER BY id = ? DESC, id LIMIT 1", [last]
-        ).fetchone()
-        self.experiment_id = int(found[0]) if found else None
-        self.experiment_name: str | None = str(found[1]) if found else None
+        found = preferred_experiment(db, get_setting(db, "experiment_id"))
+        self.experiment_id = found[0] if found else None
+        self.experiment_name: str | None = found[1] if found else None
         self.selection = self._config_selection(db, self.experiment_id)
         self._last_mode = get_setting(db, "mode", "experiments") or "experiments"
+        self.pending_seed_import: str | None = None  # a seed set the Seeds screen should offer
         db.conn.close()
 
     def on_mount(self) -> None:
@@ -119,8 +123,8 @@ class FlamesApp(App[None]):
             self._save_setting("mode", mode)
         return super().switch_mode(mode)
 
-    def set_experiment(self, experiment_id: int, name: str) -> None:
-        """Make every screen work on this experiment (and remember it)."""
+    def set_experiment(self, experiment_id: int | None, name: str | None) -> None:
+        """Make every screen work on this experiment (and remember it); None: no experiment."""
         self.experiment_name = name
         self.experiment_id = experiment_id
         with self.workspace.db() as db:  # one small row: the experiment's [filter] config
@@ -135,6 +139,16 @@ class FlamesApp(App[None]):
             return experiment_selection(db, experiment_id)
         except FlamesError:  # a config that no longer validates: defaults, the CLI says why
             return Selection()
+
+    def open_seed_import(self, seed_set: str) -> None:
+        """Go to Seeds with the import form open for `seed_set` (a preset needs it)."""
+        self.pending_seed_import = seed_set
+        self.switch_mode("seeds")
+
+    def action_more_keys(self) -> None:
+        """Page the key bar of the screen in front."""
+        for bar in self.screen.query(KeyBar):
+            bar.next_page()
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         yield from palette.commands(self, screen)

@@ -1,4 +1,8 @@
-"""Command palette entries: every screen, every screen's actions, and the themes."""
+"""Command palette entries: every screen, every screen's actions, and the themes.
+
+Entries speak the user's language: a binding's description (or tooltip) and its keys as
+they are written on the keyboard, never an action's method name.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from typing import TYPE_CHECKING
 from textual.app import SystemCommand
 from textual.screen import Screen
 
+from workbench.tui.keys import binding_keys, bindings_of
 from workbench.tui.theming import theme_labels
 
 if TYPE_CHECKING:
@@ -20,8 +25,15 @@ SCREENS: dict[str, tuple[str, str]] = {
     "filters": ("4", "Filters: thresholds and policies with live counts"),
     "blend": ("5", "Blend: ratios, budget, FLAMES preset, export"),
     "jobs": ("6", "Jobs: background work, progress, logs, cancel, resume"),
+    "seeds": ("0", "Seeds: import, list and inspect seed sets"),
     "help": ("?", "Help: every key"),
 }
+
+
+def screen_title(screen: Screen[object]) -> str:
+    """`ExperimentsScreen` -> `Experiments`, `CreateExperimentScreen` -> `Create Experiment`."""
+    name = screen.__class__.__name__.removesuffix("Screen")
+    return "".join(f" {c}" if c.isupper() and i else c for i, c in enumerate(name))
 
 
 def commands(app: FlamesApp, screen: Screen[object]) -> Iterable[SystemCommand]:
@@ -37,17 +49,15 @@ def commands(app: FlamesApp, screen: Screen[object]) -> Iterable[SystemCommand]:
             lambda n=name: setattr(app, "theme", n),
         )
     seen: set[str] = set()
-    for binding in screen.BINDINGS:
-        if not hasattr(binding, "action"):
+    title = screen_title(screen)
+    for binding in bindings_of(screen.BINDINGS):
+        if binding.action in seen or not binding.description:
             continue
-        action, description = binding.action, binding.description  # type: ignore[union-attr]
-        if action in seen or not description:
-            continue
-        seen.add(action)
+        seen.add(binding.action)
         yield SystemCommand(
-            f"{screen.__class__.__name__.removesuffix('Screen')}: {description}  [{binding.key}]",  # type: ignore[union-attr]
-            f"run '{action}' on this screen",
-            lambda a=action, s=screen: app.call_later(s.run_action, a),
+            f"{title}: {binding.description}  [{binding_keys(binding)}]",
+            binding.tooltip or f"{binding.description} on the {title} screen",
+            lambda a=binding.action, s=screen: app.call_later(s.run_action, a),
         )
     yield SystemCommand(
         "Quit  [ctrl+q]", "Leave the workbench (background jobs keep running)", app.action_quit

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from textual.binding import Binding
 from textual.screen import Screen
@@ -46,7 +46,9 @@ class WorkbenchScreen(Screen[Any]):
         """The app, typed."""
         from workbench.tui.app import FlamesApp
 
-        return cast(FlamesApp, self.app) if isinstance(self.app, FlamesApp) else cast(Any, self.app)
+        # Pilot tests run screens inside the real app; anything else is a programming error.
+        assert isinstance(self.app, FlamesApp)
+        return self.app
 
     @property
     def workspace(self) -> Workspace:
@@ -59,4 +61,5 @@ class WorkbenchScreen(Screen[Any]):
             message = (
                 str(error) if isinstance(error, FlamesError) else f"{type(error).__name__}: {error}"
             )
-            self.notify(message, title="Error", severity="error", timeout=8)
+            # The message may quote data (a path, a problem): never read it as markup.
+            self.notify(message, title="Error", severity="error", timeout=8, markup=False)
