@@ -317,6 +317,10 @@ def _check(config: ExperimentConfig, source: str) -> None:
             fail(f"filter.{key}", "must be between 0 and 1 (leave it out to turn it off)")
     if config.models.reward is not None:
         _check_model(config.models.reward, "models.reward", fail)
+    elif config.filter.policy == Policy.JUDGE_REWARD:
+        fail(
+            "models.reward", "filter.policy judge_reward needs a reward model: add [models.reward]"
+        )
     if config.filter.ngram < 1:
         fail("filter.ngram", "must be >= 1")
     if config.blend.total < 0:

@@ -289,8 +289,12 @@ def generate_inputs(config: ExperimentConfig) -> dict[str, Any]:
 
 
 def solve_inputs(config: ExperimentConfig, configs: dict[str, ExperimentConfig]) -> dict[str, Any]:
-    """Teacher solutions, plus the judge when some arm's selection reads its score."""
-    judged = any(cfg.filter.judge_min is not None for cfg in configs.values())
+    """Teacher solutions, plus the judge (and reward model) when some arm's selection reads
+    its score."""
+    from pipeline.selection import needs_judge, needs_reward
+
+    judged = any(needs_judge(c.filter.policy, c.filter.judge_min) for c in configs.values())
+    rewarded = [c.models.reward for c in configs.values() if needs_reward(c.filter.policy)]
     return {
         "teacher": _model_inputs(config.models.teacher),
         "sampling": _asdict(config.sampling.teacher),
@@ -303,6 +307,7 @@ def solve_inputs(config: ExperimentConfig, configs: dict[str, ExperimentConfig])
             if judged
             else None
         ),
+        "reward": _model_inputs(rewarded[0]) if rewarded and rewarded[0] else None,
     }
 
 

@@ -12,13 +12,16 @@ from __future__ import annotations
 import hashlib
 import inspect
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pipeline.errors import ConfigError
 from pipeline.flow.graph import BASE_ARM, arm_plan
 from pipeline.flow.runner import StageContext, StageFunction, StageResult
 from pipeline.progress import ProgressEvent
 from storage import flow as rows
+
+if TYPE_CHECKING:
+    from pipeline.solving.reward import RewardReport
 
 
 def generate_stage(ctx: StageContext) -> StageResult:
@@ -126,7 +129,23 @@ def solve_stage(ctx: StageContext) -> StageResult:
         judged, failed = _judge(ctx)
         line += f"; judged {judged} problems"
         failures += failed
+    if ctx.node.inputs.get("reward"):
+        rewarded = _reward(ctx)
+        line += f"; reward model scored {rewarded.scored} solutions ({rewarded.failed} failed)"
+        failures += rewarded.failed
     return StageResult(line, {"solutions": report.stored + report.already}, failures=failures)
+
+
+def _reward(ctx: StageContext) -> RewardReport:
+    """Reward-model scores for a judge_reward arm (`flames reward`), resumable."""
+    from pipeline.solving.reward import load_scorer, score_rewards
+
+    assert ctx.config.models.reward is not None  # the graph asks only when one is configured
+    scorer = load_scorer(ctx.config.models.reward)
+    try:
+        return score_rewards(ctx.db, ctx.config.name, scorer, progress=ctx.progress)
+    finally:
+        scorer.close()
 
 
 def _judge(ctx: StageContext) -> tuple[int, int]:

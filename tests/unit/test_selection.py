@@ -212,6 +212,7 @@ def test_round_trips_and_one_line_errors() -> None:
         ),
         ('[filter]\npolicy = "majority+first"\n', "unknown policy 'majority+first'"),
         ("[filter]\njudge_min = 1.5\n", "filter.judge_min': must be between 0 and 1"),
+        ('[filter]\npolicy = "judge_reward"\n', "judge_reward needs a reward model"),
     ],
 )
 def test_config_errors_name_the_new_key(toml: str, message: str) -> None:
@@ -279,3 +280,20 @@ def test_near_duplicate_threshold_keeps_one_problem_per_family(tmp_path: Path) -
     )
     kept = kept_dropped(db, "fam", Selection(near_dup_max=0.9))
     assert [(c.kept, c.dropped) for c in kept] == [(2, 1)]
+
+
+def test_flames_run_judges_and_rewards_when_a_policy_reads_those_scores() -> None:
+    from pipeline.flow.graph import solve_inputs
+
+    def inputs(toml: str) -> dict[str, object]:
+        config = parse_config(toml, source="t")
+        return solve_inputs(config, {"base": config})
+
+    assert inputs('[filter]\npolicy = "first"\n')["judge"] is None
+    assert inputs('[filter]\npolicy = "judge"\n')["judge"] is not None
+    assert inputs("[filter]\njudge_min = 0.5\n")["judge"] is not None
+    rewarded = inputs(
+        '[filter]\npolicy = "judge_reward"\n[models.reward]\nbackend = "openai"\n'
+        'model = "rm"\nbase_urls = ["http://127.0.0.1:1/v1"]\n'
+    )
+    assert rewarded["judge"] is not None and rewarded["reward"] is not None
