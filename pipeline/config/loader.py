@@ -30,6 +30,20 @@ from pipeline.config.schema import (
 from pipeline.errors import ConfigError
 from pipeline.llm.spec import BACKENDS, ModelSpec, SamplingParams
 from pipeline.strategies import validate_params
+from pipeline.values import (
+    MAX_BUDGET,
+    MAX_CONCURRENCY,
+    MAX_EPOCHS,
+    MAX_NEW_TOKENS,
+    MAX_RESPONSE_BYTES,
+    MAX_RETRIES,
+    MAX_SAMPLES,
+    MAX_SOLUTIONS,
+    MAX_TIMEOUT_S,
+    MAX_TOTAL,
+    MIN_RESPONSE_BYTES,
+    name_problem,
+)
 
 T = TypeVar("T")
 PRESET_DIR = Path(__file__).resolve().parent.parent / "presets"
@@ -41,11 +55,11 @@ def preset_names() -> list[str]:
 
 
 def preset_text(name: str) -> str:
-    """The TOML text of a shipped preset."""
-    path = PRESET_DIR / f"{name}.toml"
-    if not path.is_file():
-        raise ConfigError(f"unknown preset '{name}' (available: {', '.join(preset_names())})")
-    return path.read_text(encoding="utf-8")
+    """The TOML text of a shipped preset (a name, never a path: files go through --config)."""
+    if name not in preset_names():
+        hint = "; a file is given with --config" if ("/" in name or name.endswith(".toml")) else ""
+        raise ConfigError(f"unknown preset '{name}' (presets: {', '.join(preset_names())}){hint}")
+    return (PRESET_DIR / f"{name}.toml").read_text(encoding="utf-8")
 
 
 def parse_config(
@@ -56,12 +70,17 @@ def parse_config(
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{source}: invalid TOML: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{source}: invalid TOML: nested too deeply") from None
     if name is not None:
         data.setdefault("experiment", {})
         if not isinstance(data["experiment"], dict):
             raise ConfigError(f"{source}: key 'experiment': expected a table")
         data["experiment"]["name"] = name
-    return config_from_data(data, source=source)
+    try:
+        return config_from_data(data, source=source)
+    except RecursionError:
+        raise ConfigError(f"{source}: a value is nested too deeply to be a config") from None
 
 
 def load_config_file(path: str | Path, *, name: str | None = None) -> tuple[ExperimentConfig, str]:
@@ -274,8 +293,9 @@ def _check(config: ExperimentConfig, source: str) -> None:
     def fail(key: str, problem: str) -> None:
         raise ConfigError(f"{source}: key '{key}': {problem}")
 
-    if not config.experiment.name.strip():
-        fail("experiment.name", "must not be empty")
+    problem = name_problem(config.experiment.name)
+    if problem is not None:
+        fail("experiment.name", problem)
     for index, ref in enumerate(config.seed_sets):
         if ref.ratio < 0:
             fail(f"seed_sets[{index}].ratio", "must be >= 0")
@@ -284,8 +304,8 @@ def _check(config: ExperimentConfig, source: str) -> None:
     for name, strategy in config.strategies.items():
         if name not in STRATEGY_NAMES:
             fail(f"strategies.{name}", f"unknown strategy (known: {', '.join(STRATEGY_NAMES)})")
-        if strategy.budget < 0:
-            fail(f"strategies.{name}.budget", "must be >= 0")
+        if not 0 <= strategy.budget <= MAX_BUDGET:
+            fail(f"strategies.{name}.budget", f"must be between 0 and {MAX_BUDGET:,}")
         if strategy.budget_mode not in BUDGET_MODES:
             fail(
                 f"strategies.{name}.budget_mode",
@@ -296,6 +316,8 @@ def _check(config: ExperimentConfig, source: str) -> None:
                 f"strategies.{name}.attempts_cap",
                 f"must be at least the budget ({strategy.budget})",
             )
+        if strategy.attempts_cap is not None and strategy.attempts_cap > MAX_BUDGET:
+            fail(f"strategies.{name}.attempts_cap", f"must be at most {MAX_BUDGET:,}")
         try:
             validate_params(name, strategy.params)
         except ConfigError as exc:
@@ -304,8 +326,8 @@ def _check(config: ExperimentConfig, source: str) -> None:
         _check_model(getattr(config.models, role), f"models.{role}", fail)
     for role in ("generator", "teacher", "judge", "eval"):
         _check_sampling(getattr(config.sampling, role), f"sampling.{role}", fail)
-    if config.solve.k < 1:
-        fail("solve.k", "must be >= 1")
+    if not 1 <= config.solve.k <= MAX_SOLUTIONS:
+        fail("solve.k", f"must be between 1 and {MAX_SOLUTIONS:,}")
     if config.filter.policy not in tuple(Policy):
         fail(
             "filter.policy",
@@ -323,8 +345,8 @@ def _check(config: ExperimentConfig, source: str) -> None:
         )
     if config.filter.ngram < 1:
         fail("filter.ngram", "must be >= 1")
-    if config.blend.total < 0:
-        fail("blend.total", "must be >= 0")
+    if not 0 <= config.blend.total <= MAX_TOTAL:
+        fail("blend.total", f"must be between 0 and {MAX_TOTAL:,}")
     for name, ratio in config.blend.ratios.items():
         if name not in STRATEGY_NAMES:
             fail(f"blend.ratios.{name}", "unknown strategy")
@@ -363,8 +385,8 @@ def _check_training(training: TrainingConfig, fail: Any) -> None:
         fail("training.lora_dropout", "must be in [0, 1)")
     if not training.lora_target_modules or not all(m.strip() for m in training.lora_target_modules):
         fail("training.lora_target_modules", 'name modules, e.g. ["all-linear"] or ["q_proj"]')
-    if training.epochs <= 0:
-        fail("training.epochs", "must be > 0")
+    if not 0 < training.epochs <= MAX_EPOCHS:
+        fail("training.epochs", f"must be > 0 and at most {MAX_EPOCHS:,}")
     if training.learning_rate <= 0:
         fail("training.learning_rate", "must be > 0")
     if not 0.0 <= training.warmup_ratio < 1.0:
@@ -423,8 +445,17 @@ def _check_model(spec: ModelSpec, key: str, fail: Any) -> None:
     if spec.dtype not in ("auto", "float32", "float16", "bfloat16"):
         fail(f"{key}.dtype", "choose from auto, float32, float16, bfloat16")
     for attr in ("max_batch_size", "concurrency", "tensor_parallel_size", "data_parallel_size"):
-        if getattr(spec, attr) < 1:
-            fail(f"{key}.{attr}", "must be >= 1")
+        if not 1 <= getattr(spec, attr) <= MAX_CONCURRENCY:
+            fail(f"{key}.{attr}", f"must be between 1 and {MAX_CONCURRENCY:,}")
+    if not 0 < spec.timeout_s <= MAX_TIMEOUT_S:
+        fail(f"{key}.timeout_s", f"must be > 0 and at most {MAX_TIMEOUT_S:,.0f} (a day)")
+    if not 0 <= spec.max_retries <= MAX_RETRIES:
+        fail(f"{key}.max_retries", f"must be between 0 and {MAX_RETRIES}")
+    if not MIN_RESPONSE_BYTES <= spec.max_response_bytes <= MAX_RESPONSE_BYTES:
+        fail(
+            f"{key}.max_response_bytes",
+            f"must be between {MIN_RESPONSE_BYTES:,} and {MAX_RESPONSE_BYTES:,}",
+        )
     if spec.backend == "openai" and not spec.base_urls:
         fail(f"{key}.base_urls", "the openai backend needs at least one base URL")
     if spec.endpoint not in ("chat", "completions"):
@@ -438,7 +469,7 @@ def _check_sampling(params: SamplingParams, key: str, fail: Any) -> None:
         fail(f"{key}.top_p", "must be in (0, 1]")
     if params.top_k < 0:
         fail(f"{key}.top_k", "must be >= 0 (0 turns it off)")
-    if params.max_new_tokens < 1:
-        fail(f"{key}.max_new_tokens", "must be >= 1")
-    if params.n < 1:
-        fail(f"{key}.n", "must be >= 1")
+    if not 1 <= params.max_new_tokens <= MAX_NEW_TOKENS:
+        fail(f"{key}.max_new_tokens", f"must be between 1 and {MAX_NEW_TOKENS:,}")
+    if not 1 <= params.n <= MAX_SAMPLES:
+        fail(f"{key}.n", f"must be between 1 and {MAX_SAMPLES:,}")

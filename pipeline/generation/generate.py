@@ -12,7 +12,7 @@ generator is loaded only if something is left to do.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,7 +31,7 @@ from pipeline.generation.budget import (
 )
 from pipeline.generation.qft import QftTrainer, qft_model
 from pipeline.generation.runner import Slot, run_slots
-from pipeline.generation.slots import plan_slots
+from pipeline.generation.slots import iter_slots, plan_slots
 from pipeline.generation.store import store_outcomes, stored_count, stored_slots
 from pipeline.llm.backend import Backend, load_backend
 from pipeline.llm.engine import Engine
@@ -155,9 +155,19 @@ def generate(
                     report = _fill_to_target(run, definition, cfg, params, pools, sampler, limit)
                 else:
                     budget = cfg.budget if limit is None else min(cfg.budget, limit)
-                    slots = _plan(run, definition, params, pools, budget)
-                    report = StrategyReport(name, len(slots))
-                    _run_plan(run, definition, params, slots, sampler, report)
+                    # Planned as the run goes: a big budget never sits in memory at once.
+                    slots = iter_slots(
+                        definition,
+                        params,
+                        budget,
+                        pools=pools,
+                        ratios=run.ratios,
+                        seed=run.config.experiment.seed,
+                    )
+                    report = StrategyReport(name, budget)
+                    report.requested = _run_plan(
+                        run, definition, params, slots, sampler, report, total=budget
+                    )
             finally:
                 if sampler is not run.backend:
                     sampler.close()
@@ -254,60 +264,88 @@ def _run_plan(
     run: _Run,
     definition: Strategy,
     params: Mapping[str, Any],
-    slots: Sequence[Slot],
+    slots: Iterable[Slot],
     sampler: _Backend,
     report: StrategyReport,
     *,
     note: str = "",
-) -> None:
-    """Run the plan's slots not stored yet (all when re-parsing); count each slot once."""
-    fresh = [s.key for s in slots if s.key not in report.counted]
-    stored: dict[str, tuple[str, str | None]] = {}
-    if not run.reparse:
-        stored = stored_slots(run.db, run.experiment_id, fresh)
-    for key, (status, reason) in stored.items():
-        _count(report, status, reason)
-        report.counted.add(key)
-        report.resumed += 1
-    todo = [s for s in slots if s.key not in report.counted]
+    total: int | None = None,
+) -> int:
+    """Run the plan's slots not stored yet (all when re-parsing); count each slot once.
+
+    The plan is read a window at a time, so a lazy plan (`iter_slots`) is never held
+    whole; returns how many slots it had. `total`: its length, when `slots` is an iterator.
+    """
+    if total is None:
+        assert isinstance(slots, Sequence), "a lazy plan needs its total"
+        total = len(slots)
+    size = total
     stage = f"generate {definition.name}"
-    done = len(slots) - len(todo)
-    run.progress(ProgressEvent(stage, done, len(slots), detail=note))
     templates = current_templates(run.db, definition)
     bodies = {stage_name: t.body for stage_name, t in templates.items()}
     versions = {stage_name: t.version for stage_name, t in templates.items()}
-    for start in range(0, len(todo), run.chunk_size):
-        chunk = todo[start : start + run.chunk_size]
-        relay = _Relay(run.progress, stage, done, len(slots), note)
-        engine = sampler.engine(run.db, relay.requests, run.engine_options)
-        outcomes = run_slots(
-            engine,
-            definition,
-            bodies,
-            params,
-            run.config.sampling.generator,
-            chunk,
-            on_stage=relay.stage,
-        )
-        store_outcomes(
-            run.db,
-            run.experiment_id,
-            definition,
-            sampler.model_id,
-            dict(params),
-            run.config.sampling.generator,
-            versions,
-            outcomes,
-            replace=run.reparse,
-        )
-        for outcome in outcomes:
-            report.counted.add(outcome.slot.key)
-            if outcome.status == "failed":
-                report.failed += 1
-            else:
-                _count(report, outcome.status, outcome.reason)
-        done += len(chunk)
-        run.progress(ProgressEvent(stage, done, len(slots), note, failed=report.failed))
+    done = planned = 0
+    run.progress(ProgressEvent(stage, done, size, detail=note))
+    for window in _windows(slots, PLAN_WINDOW):
+        planned += len(window)
+        fresh = [s.key for s in window if s.key not in report.counted]
+        stored: dict[str, tuple[str, str | None]] = {}
+        if not run.reparse:
+            stored = stored_slots(run.db, run.experiment_id, fresh)
+        for key, (status, reason) in stored.items():
+            _count(report, status, reason)
+            report.counted.add(key)
+            report.resumed += 1
+        todo = [s for s in window if s.key not in report.counted]
+        done += len(window) - len(todo)
+        run.progress(ProgressEvent(stage, done, size, note, failed=report.failed))
+        for start in range(0, len(todo), run.chunk_size):
+            chunk = todo[start : start + run.chunk_size]
+            relay = _Relay(run.progress, stage, done, size, note)
+            engine = sampler.engine(run.db, relay.requests, run.engine_options)
+            outcomes = run_slots(
+                engine,
+                definition,
+                bodies,
+                params,
+                run.config.sampling.generator,
+                chunk,
+                on_stage=relay.stage,
+            )
+            store_outcomes(
+                run.db,
+                run.experiment_id,
+                definition,
+                sampler.model_id,
+                dict(params),
+                run.config.sampling.generator,
+                versions,
+                outcomes,
+                replace=run.reparse,
+            )
+            for outcome in outcomes:
+                report.counted.add(outcome.slot.key)
+                if outcome.status == "failed":
+                    report.failed += 1
+                else:
+                    _count(report, outcome.status, outcome.reason)
+            done += len(chunk)
+            run.progress(ProgressEvent(stage, done, size, note, failed=report.failed))
+    return planned
+
+
+PLAN_WINDOW = 4_096  # slots looked up and run together: one window of the plan at a time
+
+
+def _windows(slots: Iterable[Slot], size: int) -> Iterator[list[Slot]]:
+    window: list[Slot] = []
+    for slot in slots:
+        window.append(slot)
+        if len(window) >= size:
+            yield window
+            window = []
+    if window:
+        yield window
 
 
 def _count(report: StrategyReport, status: str, reason: str | None) -> None:

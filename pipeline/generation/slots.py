@@ -8,7 +8,7 @@ budget only adds slots at the end of the plan.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from pipeline.errors import ConfigError
@@ -47,11 +47,26 @@ def plan_slots(
     The plan is a prefix of one endless deterministic stream, so a larger budget only
     appends slots (fill-to-target rounds rely on that).
     """
+    return list(iter_slots(strategy, params, budget, pools=pools, ratios=ratios, seed=seed))
+
+
+def iter_slots(
+    strategy: Strategy,
+    params: Mapping[str, Any],
+    budget: int,
+    *,
+    pools: Mapping[str, Sequence[Seed]],
+    ratios: Mapping[str, float],
+    seed: int,
+) -> Iterator[Slot]:
+    """`plan_slots`, one slot at a time: a big budget is planned as the run goes, so memory
+    holds a window of the plan, never all of it."""
     if budget <= 0:
-        return []
+        return
     name = strategy.name
     if strategy.inputs in ("none", "seed_questions"):
-        return [Slot(f"{name}:n{i}", sample_index=i) for i in range(budget)]
+        yield from (Slot(f"{name}:n{i}", sample_index=i) for i in range(budget))
+        return
     if strategy.inputs == "taxonomy":
         picks = walk(
             load_taxonomy(),
@@ -63,15 +78,12 @@ def plan_slots(
             concepts_per_problem=int(params.get("concepts_per_problem", 2)),
         )
         seen: Counter[str] = Counter()
-        slots = []
         for pick in picks:
             ident = "+".join(c.id for c in pick.concepts)
-            slots.append(
-                Slot(f"{name}:t{ident}:r{seen[ident]}", pick=pick, sample_index=seen[ident])
-            )
+            yield Slot(f"{name}:t{ident}:r{seen[ident]}", pick=pick, sample_index=seen[ident])
             seen[ident] += 1
-        return slots
-    slots = []
+        return
+    planned = 0
     barren, cycle = 0, sum(len(pool) for pool in pools.values())
     for draw in draw_stream(pools, ratios, seed=seed, salt=name):
         base = f"{name}:s{draw.seed.id}:r{draw.repeat}"
@@ -92,7 +104,7 @@ def plan_slots(
         barren = 0 if items else barren + 1
         if barren > cycle:  # a whole pass over the seeds gave nothing to plan
             raise ConfigError(f"{name}: no seed of the experiment's seed sets has a number")
-        slots.extend(items[: budget - len(slots)])
-        if len(slots) >= budget:
-            return slots
-    return slots
+        yield from items[: budget - planned]
+        planned += min(len(items), budget - planned)
+        if planned >= budget:
+            return

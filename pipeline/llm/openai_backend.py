@@ -16,6 +16,7 @@ import json
 import os
 import queue
 import random
+import re
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -35,8 +36,11 @@ BACKOFF_BASE_S = 0.25
 BACKOFF_CAP_S = 20.0
 PROBE_TIMEOUT_S = 5.0  # to connect; reading /models may take the request timeout
 PROBE_ATTEMPTS = 4
-FALLBACK_MODEL = "default"  # sent when no model is named and the server lists none
 RETRYABLE_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
+# A body may escape text up to 6x (\uXXXX); beyond this the reply is over the cap for sure.
+BODY_FACTOR = 6
+BODY_SLACK = 64 * 1024
+READ_CHUNK = 64 * 1024
 
 
 class RetryableError(Exception):
@@ -62,6 +66,9 @@ class OpenAIBackend:
         # Large engine batches: a batch boundary idles the server while its slowest request ends.
         self.batch_size = max(4096, self.concurrency * 32)
         self.max_retries = max(0, spec.max_retries)
+        # The engine stores at most this many bytes of a reply; reading stops well past it.
+        self.max_response_bytes = max(1, spec.max_response_bytes)
+        self._body_limit = self.max_response_bytes * BODY_FACTOR + BODY_SLACK
         self._release_every = max(1, self.concurrency // 8)
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._headers = headers
@@ -75,7 +82,11 @@ class OpenAIBackend:
 
     @classmethod
     def load(cls, spec: ModelSpec) -> OpenAIBackend:
-        """Check the servers answer; with no model named, take the first listed (or 'default')."""
+        """Check the servers answer; with no model named, take the one the server lists.
+
+        The model id is part of every cache key, so it is never guessed: a server that
+        cannot list its models, or lists several, needs the model named (--model).
+        """
         if not spec.base_urls:
             raise FlamesError(
                 "the openai backend needs a base URL: give --base-url "
@@ -85,7 +96,18 @@ class OpenAIBackend:
         served = _probe(spec.base_urls, api_key, spec.timeout_s)
         model = spec.model
         if model == EMBEDDED_MODEL:
-            model = served[0] if served else FALLBACK_MODEL
+            if len(served) != 1:
+                listed = (
+                    f"it lists {len(served)} ({', '.join(served[:5])})"
+                    if served
+                    else "it did not list its models (/models failed or is missing)"
+                )
+                raise FlamesError(
+                    f"no model named for server {spec.base_urls[0]} and {listed}: name the "
+                    "served model with --model (or `model` in the model spec); it is part of "
+                    "every cache key, so it is never guessed"
+                )
+            model = served[0]
         return cls(spec, model, api_key)
 
     async def _make_client(self) -> aiohttp.ClientSession:
@@ -158,7 +180,10 @@ class OpenAIBackend:
             began = time.monotonic()
             try:
                 data = await self._post(url, body)
-                completion = _parse(data, chat=path.endswith("chat/completions"))
+                if isinstance(data, _Oversized):
+                    completion = data.completion(chat=path.endswith("chat/completions"))
+                else:
+                    completion = _parse(data, chat=path.endswith("chat/completions"))
             except RetryableError as exc:
                 last = str(exc)
                 if attempt == self.max_retries:
@@ -173,11 +198,14 @@ class OpenAIBackend:
         raise RequestFailed(f"{last} (gave up after {self.max_retries + 1} attempts)")
 
     async def _post(self, url: str, body: dict[str, Any]) -> Any:
+        """The parsed JSON body, or `_Oversized` when the body passed the read limit."""
         try:
             async with self._client.post(url, json=body) as response:
                 status = response.status
-                raw = await response.read()
                 retry_after = response.headers.get("retry-after")
+                raw, whole = await self._read_capped(response)
+                if not whole and status < 400:
+                    return _Oversized(raw, self._body_limit)
         except TimeoutError as exc:
             raise RetryableError(f"timeout after {self.spec.timeout_s:g} s from {url}") from exc
         except aiohttp.ClientError as exc:
@@ -191,6 +219,17 @@ class OpenAIBackend:
             return json.loads(raw)
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise RetryableError(f"malformed JSON from {url}") from exc
+
+    async def _read_capped(self, response: aiohttp.ClientResponse) -> tuple[bytes, bool]:
+        """At most the body limit of the body; False when there was more (never all read)."""
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.content.iter_chunked(READ_CHUNK):
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > self._body_limit:
+                return b"".join(chunks)[: self._body_limit], False
+        return b"".join(chunks), True
 
     def _body(self, request: Request) -> tuple[str, dict[str, Any]]:
         params = request.params
@@ -231,6 +270,38 @@ class OpenAIBackend:
             self._call(self._client.close()).result(timeout=5)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=5)
+
+
+class _Oversized:
+    """The start of a body longer than the read limit: its text is salvaged, cut."""
+
+    _VALUE = re.compile(rb'"(content|text)"\s*:\s*"')
+    _CLOSING = re.compile(r'(?<!\\)((?:\\\\)*)"')
+
+    def __init__(self, head: bytes, limit: int) -> None:
+        self.head = head
+        self.limit = limit
+
+    def completion(self, *, chat: bool) -> Completion:
+        text = self._text()
+        reason = (
+            f"reply body over {self.limit:,} bytes: stopped reading, kept the start of its text"
+        )
+        return Completion(text, "length", None, None, cut_reason=reason)
+
+    def _text(self) -> str:
+        found = self._VALUE.search(self.head)
+        if found is None:
+            return ""
+        raw = self.head[found.end() :].decode("utf-8", errors="ignore")
+        closing = self._CLOSING.search(raw)
+        if closing is not None:
+            raw = raw[: closing.end() - 1]
+        for trim in range(8):  # drop a cut escape sequence at the end, if any
+            with contextlib.suppress(json.JSONDecodeError):
+                value = json.loads('"' + raw[: len(raw) - trim] + '"')
+                return str(value)
+        return ""
 
 
 def _release(gate: asyncio.Semaphore, slots: int) -> None:

@@ -49,5 +49,8 @@ class ModelSpec:
     concurrency: Int = 64  # openai: requests in flight at once
     timeout_s: Number = 120.0  # openai: per request
     max_retries: Int = 5  # openai: per request, on 429/5xx/timeouts/malformed bodies
+    # Longest reply stored, in UTF-8 bytes (a longer one is stored cut, with the reason);
+    # the openai backend also stops reading a body much longer than this.
+    max_response_bytes: Int = 1_000_000
     tensor_parallel_size: Int = 1  # vllm: GPUs per replica
     data_parallel_size: Int = 1  # vllm: replicas (one process each)

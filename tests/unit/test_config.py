@@ -55,7 +55,7 @@ def test_presets_validate() -> None:
         ("[sampling.generator]\ntop_p = 1.5\n", "sampling.generator.top_p", "(0, 1]"),
         ("[filter]\npolicy = 'vibes'\n", "filter.policy", "unknown policy"),
         ("[filter]\nnear_dup_max = 2\n", "filter.near_dup_max", "between 0 and 1"),
-        ("[solve]\nk = 0\n", "solve.k", ">= 1"),
+        ("[solve]\nk = 0\n", "solve.k", "between 1 and"),
         ("[solve]\nkk = 3\n", "solve.kk", "unknown key"),
         ("[[seed_sets]]\nratio = 1\n", "seed_sets[0].name", "missing key"),
         ("[training]\nmethod = 'ppo'\n", "training.method", "unknown method"),

@@ -177,9 +177,35 @@ def test_a_flaky_model_list_is_asked_again() -> None:
         assert backend_for(server).model_id == "loopback-model"
 
 
-def test_a_server_without_a_model_list_gets_the_default_name() -> None:
+def test_a_server_without_a_model_list_needs_the_model_named() -> None:
+    """The model id is in every cache key: a guessed 'default' would re-pay for everything."""
     with LoopbackServer(models_status=[404]) as server:
-        backend = backend_for(server)
-        assert backend.model_id == "default"
+        with pytest.raises(FlamesError, match="did not list its models.*--model"):
+            backend_for(server)
+        backend = backend_for(server, model="served-name")
         run_all(backend, [Request(prompt="d")])
-        assert server.log[0].body["model"] == "default"
+        assert server.log[0].body["model"] == "served-name"
+
+
+def test_a_model_list_that_keeps_failing_is_an_error_not_a_default() -> None:
+    with (
+        LoopbackServer(models_status=[500] * 8) as server,
+        pytest.raises(FlamesError, match="--model"),
+    ):
+        backend_for(server)
+
+
+def test_a_huge_reply_is_cut_at_the_cap_with_a_reason(db: Database) -> None:
+    """Three 100 MB replies once took ~1 GB of memory; now reading stops past the cap."""
+    huge = '\u00e9x"' * 400_000  # escaped in the body: the text is 1.2 M chars
+    with LoopbackServer(responder=lambda body: huge) as server:
+        backend = backend_for(server, max_response_bytes=10_000)
+        results = Engine(db, backend).run([Request(prompt="big", params=PARAMS)])
+        backend.close()
+    (result,) = results
+    assert result.status == "done" and result.finish_reason == "length"
+    assert result.text is not None and 0 < len(result.text.encode("utf-8")) <= 10_000
+    assert huge.startswith(result.text[:-1])
+    row = db.execute("SELECT cut_reason, length(response) FROM requests").fetchone()
+    assert row[0] and "stopped reading" in row[0]
+    assert row[1] <= 10_000

@@ -10,6 +10,7 @@ says and what `flames run` selected.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -125,9 +126,14 @@ def parse_ratios(values: tuple[str, ...]) -> dict[str, float]:
     for value in values:
         name, _, share = value.partition("=")
         try:
-            ratios[name.strip()] = float(share)
+            number = float(share)
         except ValueError:
             raise click.BadParameter(
                 f"'{value}': write STRATEGY=SHARE, e.g. iqc=0.2", param_hint="--ratio"
             ) from None
+        if not math.isfinite(number) or number < 0:
+            raise click.BadParameter(
+                f"'{value}': a share is a finite number >= 0, e.g. iqc=0.2", param_hint="--ratio"
+            )
+        ratios[name.strip()] = number
     return ratios
