@@ -307,7 +307,8 @@ def solve_inputs(config: ExperimentConfig, configs: dict[str, ExperimentConfig])
             if judged
             else None
         ),
-        "reward": _model_inputs(rewarded[0]) if rewarded and rewarded[0] else None,
+        # only when asked: the inputs of runs without a reward model keep their digest
+        **({"reward": _model_inputs(rewarded[0])} if rewarded and rewarded[0] else {}),
     }
 
 

@@ -290,6 +290,7 @@ def test_flames_run_judges_and_rewards_when_a_policy_reads_those_scores() -> Non
         return solve_inputs(config, {"base": config})
 
     assert inputs('[filter]\npolicy = "first"\n')["judge"] is None
+    assert "reward" not in inputs('[filter]\npolicy = "judge"\n')
     assert inputs('[filter]\npolicy = "judge"\n')["judge"] is not None
     assert inputs("[filter]\njudge_min = 0.5\n")["judge"] is not None
     rewarded = inputs(
