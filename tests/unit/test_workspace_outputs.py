@@ -17,7 +17,14 @@ def test_outputs_go_beside_the_workspace_file(tmp_path: Path) -> None:
 
 
 def test_default_outputs_in_a_clone_are_ignored() -> None:
-    paths = ["flames.db", "flames-out/quickstart-blend.jsonl", "flames-jobs/job-1.log"]
+    paths = [
+        "flames.db",
+        "flames-out/quickstart-blend.jsonl",
+        "flames-jobs/job-1.log",
+        "quickstart-blend.jsonl",
+        "quickstart-blend.card.json",
+        "quickstart-blend.card.md",
+    ]
     result = subprocess.run(
         ["git", "check-ignore", "--no-index", *paths],
         cwd=ROOT,
