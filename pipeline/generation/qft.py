@@ -19,13 +19,17 @@ from typing import Any
 from sqlite_utils import Database
 
 from pipeline.config import ExperimentConfig
+from pipeline.config.schema import TrainingConfig
 from pipeline.errors import ConfigError
+from pipeline.generation.runner import Slot, initial_variables
+from pipeline.jsonl import write_jsonl
 from pipeline.llm.spec import ModelSpec
 from pipeline.progress import ProgressEvent, Reporter, ignore
 from pipeline.seeds.sampling import Seed, draw_stream
 from pipeline.strategies import Strategy
 from pipeline.strategies.prompts import current_templates
 from pipeline.strategies.template import render
+from pipeline.training import TrainSpec
 
 MARKER = "flames-qft.json"  # written last: the cached model is complete
 SAMPLE_STAGE = "sample"
@@ -69,7 +73,11 @@ def qft_model(
     questions = training_questions(
         pools, ratios, int(params["max_questions"]), seed=config.experiment.seed
     )
-    prompt = render(current_templates(db, strategy)[SAMPLE_STAGE].body, {}).strip()
+    # The prompt exactly as the sample stage will render it, so training and sampling match.
+    prompt = render(
+        current_templates(db, strategy)[SAMPLE_STAGE].body,
+        initial_variables(strategy, Slot("qft"), params),
+    )
     training = {name: params[name] for name in TRAINING_PARAMS}
     out = models_folder(db) / f"qft-{cache_key(base.model, questions, prompt, training)}"
     marker = out / MARKER
@@ -81,7 +89,9 @@ def qft_model(
     progress(ProgressEvent(stage, 0, 1, f"fine-tuning {base.model} on {len(questions)} questions"))
     out.mkdir(parents=True, exist_ok=True)
     job = QftJob(base, tuple(questions), prompt, training, out)
-    model = (trainer or train_qft)(job, progress)
+    if trainer is None:
+        trainer = PipelineTrainer(config.training, str(workspace_file(db)))
+    model = trainer(job, progress)
     record = {
         "model": model,
         "base_model": base.model,
@@ -130,16 +140,65 @@ def cache_key(model: str, questions: Sequence[str], prompt: str, params: Mapping
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode("utf-8")).hexdigest()[:16]
 
 
-def models_folder(db: Database) -> Path:
-    """`<workspace>-models/` beside the workspace file (where fine-tuned models are kept)."""
+def workspace_file(db: Database) -> Path:
+    """The workspace's SQLite file (QFT keeps its model beside it)."""
     rows = db.execute("PRAGMA database_list").fetchall()
     path = next((str(r[2]) for r in rows if r[1] == "main"), "")
     if not path:
         raise ConfigError("qft keeps its fine-tuned model beside the workspace file: use a file DB")
-    workspace = Path(path)
+    return Path(path)
+
+
+def models_folder(db: Database) -> Path:
+    """`<workspace>-models/` beside the workspace file (where fine-tuned models are kept)."""
+    workspace = workspace_file(db)
     return workspace.with_name(f"{workspace.stem}-models")
 
 
-def train_qft(job: QftJob, progress: Reporter) -> str:
-    """The real trainer: the student's SFT machinery (`pipeline.training`) on the questions."""
-    raise ConfigError("qft training needs pipeline.training, which is not available yet")
+def training_rows(job: QftJob) -> list[dict[str, Any]]:
+    """The SFT examples: the minimal prompt as the user turn, a seed question as the reply."""
+    return [
+        {"messages": [{"role": "user", "content": job.prompt}, {"role": "assistant", "content": q}]}
+        for q in job.questions
+    ]
+
+
+def train_spec(job: QftJob, settings: TrainingConfig) -> TrainSpec:
+    """The student's training recipe (`[training]`: accelerate config, precision, batch,
+    LoRA shape) with QFT's own epochs, learning rate and LoRA switch; no checkpoint
+    selection (there is no benchmark for question writing), LoRA merged so any backend
+    can sample from it."""
+    lora = bool(job.params["lora"])
+    qft_settings = replace(
+        settings,
+        method="sft",
+        epochs=float(job.params["epochs"]),
+        learning_rate=float(job.params["learning_rate"]),
+        lora=lora,
+        merge=lora,
+        select_benchmarks=(),
+    )
+    return TrainSpec(
+        data=str(job.out / "questions.jsonl"),
+        model=job.base_model.model,
+        out=str(job.out / "model"),
+        method="sft",
+        settings=qft_settings,
+    )
+
+
+class PipelineTrainer:
+    """The real trainer: the student's SFT machinery (`pipeline.training.train`), recorded
+    in the workspace as a training run like any other."""
+
+    def __init__(self, settings: TrainingConfig, db_path: str | None) -> None:
+        self.settings = settings
+        self.db_path = db_path
+
+    def __call__(self, job: QftJob, progress: Reporter) -> str:
+        from pipeline.training import train
+
+        spec = train_spec(job, self.settings)
+        write_jsonl(spec.data, training_rows(job))
+        result = train(spec, progress=progress, db_path=self.db_path)
+        return result.merged_dir or result.model_dir
