@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 from pathlib import Path
 
 import pytest
@@ -103,7 +104,8 @@ def test_truncated_training_solutions_are_skipped_and_counted(db, tmp_path: Path
     assert plan[0].truncated == 4
     assert any("cut at the token limit" in w for w in blend.warnings(plan))
     result = blend.export_blend(db, 1, {"iqc": 1}, 100, Selection(), tmp_path / "t.jsonl")
-    texts = [json.loads(line)["messages"][1]["content"] for line in open(result.path)]
+    lines = result.path.read_text().splitlines()
+    texts = [json.loads(line)["messages"][1]["content"] for line in lines]
     cut = {r[0] for r in db.execute("SELECT text FROM solutions WHERE finish_reason = 'length'")}
     assert texts and not set(texts) & cut
     assert result.card.skipped == {"truncated": 4} and result.skipped_truncated == 4
@@ -162,10 +164,15 @@ def test_cli_blend_defaults_to_the_config_and_export_sft(tmp_path: Path) -> None
     written = tmp_path / "demo-sft.jsonl"
     ids = kept_ids(db, 1, Selection(policy="strict"))
     assert len(written.read_text().splitlines()) == len(ids)
-    assert "--policy strict" in json.loads((tmp_path / "demo-sft.card.json").read_text())["command"]
+    command = json.loads((tmp_path / "demo-sft.card.json").read_text())["command"]
+    assert "--policy strict" in command and "--decontam-max 0.95" in command
+    # The card's reproduce line writes the same file (here to another path).
+    words = shlex.split(command.replace(str(written), str(tmp_path / "again.jsonl")))
+    assert runner.invoke(cli, words[1:]).exit_code == 0
+    assert (tmp_path / "again.jsonl").read_text() == written.read_text()
     result = runner.invoke(
         cli, ["export", "sft", "--db", str(path), "-e", "demo", "--blend", "blend", "--out",
-              str(tmp_path / "again.parquet")],
+              str(tmp_path / "blend.parquet")],
     )  # fmt: skip
     assert result.exit_code == 0 and "wrote 1 example " in result.output
     bad = runner.invoke(
