@@ -253,6 +253,8 @@ class BlendScreen(WorkbenchScreen):
                 status,
             )
         problems = warnings(message.plan)
+        if self.total <= 0:
+            problems.insert(0, "the total is 0 (so is the config's blend.total): type a total")
         self.query_one("#blend-warnings", Static).update(
             "\n".join(f"[b $warning]warning:[/] {w}" for w in problems)
             or "enough problems for every share"
@@ -262,6 +264,9 @@ class BlendScreen(WorkbenchScreen):
     def action_export(self) -> None:
         if not self._read_fields() or not self._active():
             self.notify("give at least one strategy a share", severity="warning")
+            return
+        if self.total <= 0:
+            self.notify("type a total above 0 first", severity="warning")
             return
         out = self._out()
         existing = [path for path in (out, *card_paths(out)) if path.exists()]

@@ -102,7 +102,7 @@ class FiltersScreen(WorkbenchScreen):
     """
     BINDINGS = [
         Binding("plus,equals_sign", "nudge(1)", "+0.01", id="filters.up"),
-        Binding("minus", "nudge(-1)", "-0.01 (below 0: off)", id="filters.down"),
+        Binding("minus", "nudge(-1)", "-0.01", id="filters.down"),
         Binding("p", "cycle_policy", "Policy", id="filters.policy"),
         Binding("h", "cycle_histogram", "Next score", id="filters.histogram"),
         Binding("x", "switch('drop_exact_dups')", "Exact dups", id="filters.exact"),
