@@ -17,7 +17,7 @@ from pipeline.config.schema import TrainingConfig
 from pipeline.llm.spec import EMBEDDED_MODEL
 from pipeline.training import TrainResult, TrainSpec, train
 from pipeline.training.launch import shipped_configs
-from workbench.cli.options import db_option
+from workbench.cli.options import db_option, open_workspace
 from workbench.cli.progress import reporter_bar
 
 # Flags that override a `[training]` field of the same name (None: not given).
@@ -101,10 +101,10 @@ def command(
     if "epochs" in overrides and "max_steps" in overrides:
         raise click.UsageError("give --epochs or --max-steps, not both")
     if experiment is not None:
-        raise click.UsageError(
-            "flames train EXP needs the experiment's training datasets, which `flames export` "
-            "builds; for now export the arm's dataset and use the file form (--data)"
+        _train_experiment(
+            experiment, arm, db_path, given=[method, data, model, out_dir, *overrides]
         )
+        return
     if arm is not None:
         raise click.UsageError("--arm goes with an experiment: flames train EXP --arm A")
     missing = [flag for flag, value in (("--data", data), ("--out", out_dir)) if value is None]
@@ -122,6 +122,37 @@ def command(
         settings=settings,
     )
     run_and_report(spec, db_path)
+
+
+def _train_experiment(experiment: str, arm: str | None, db_path: str, given: list[Any]) -> None:
+    """`flames train EXP [--arm A]`: the flow up to its train stage (`flames run --until train`).
+
+    The arm's dataset (the blend for SFT; for RFT, DPO and per-step DPO the SFT student
+    first, then its samples) and the run come from the experiment's config, so flags that
+    would change them are refused: change the config or add an arm instead.
+    """
+    if any(value is not None for value in given):
+        raise click.UsageError(
+            "with EXP, the data, model, output and [training] settings come from the "
+            "experiment's config; edit it (or add an arm) instead of passing flags"
+        )
+    from pipeline.experiments.lookup import resolve_experiment
+    from workbench.cli.run import command as run_command
+
+    resolve_experiment(open_workspace(db_path), experiment)  # a typo must not create one
+    context = click.get_current_context()
+    context.invoke(
+        run_command,
+        experiment=experiment,
+        preset="quickstart",
+        arms=(arm,) if arm else (),
+        until="train",
+        from_stage=None,
+        plan=False,
+        out_dir=None,
+        data_dir=None,
+        db_path=db_path,
+    )
 
 
 def run_and_report(
