@@ -197,13 +197,15 @@ def _renamed(config: ExperimentConfig, new_name: str) -> ExperimentConfig:
 
 
 def summary(db: Database, name: str) -> dict[str, Any]:
-    """What the experiment holds: config, arms, per-strategy stage counts."""
+    """What the experiment holds: config (and its TOML as stored, comments kept), arms,
+    per-strategy stage counts."""
     row = _row(db, name)
     return {
         "name": name,
         "preset": row["preset"],
         "created_at": row["created_at"],
         "config": load_experiment(db, name),
+        "config_toml": str(row["config_toml"]),
         "arms": rows.arm_rows(db, int(row["id"])),
         "stages": rows.stage_counts(db, int(row["id"])),
     }

@@ -41,7 +41,7 @@ def test_presets_validate() -> None:
     )
     assert all(cfg.budget == 150_000 for cfg in paper.strategies.values())
     assert len(paper.strategies) == 12
-    assert paper.blend.ratios == FLAMES_BLEND
+    assert parse_config(preset_text("flames-blend")).blend.ratios == FLAMES_BLEND
     assert [ref.ratio for ref in paper.seed_sets] == [0.5, 0.5]
 
 

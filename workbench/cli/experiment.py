@@ -59,9 +59,13 @@ def list_(db_path: str) -> None:
 
 @command.command(name="show")
 @click.argument("name")
+@click.option(
+    "--brief", is_flag=True, help="Only the summary, without the stored config file after it."
+)
 @db_option
-def show(name: str, db_path: str) -> None:
-    """Show an experiment: models, strategies, filters, arms and per-stage counts."""
+def show(name: str, brief: bool, db_path: str) -> None:
+    """Show an experiment: models, strategies, filters, arms and per-stage counts, then its
+    config as stored (a preset's comments, which cite where each value comes from, kept)."""
     db = open_workspace(db_path)
     info = experiments.summary(db, name)
     config = info["config"]
@@ -85,8 +89,9 @@ def show(name: str, db_path: str) -> None:
             f"  {state} {strategy:<24} budget {cfg.budget:>7}" + (f"  ({params})" if params else "")
         )
     f = config.filter
+    near_dup = f"near-dup < {f.near_dup_max:g}" if f.near_dup_max is not None else "no near-dup"
     click.echo(
-        f"filter: policy {f.policy}, near-dup < {f.near_dup_max:g}, decontam < "
+        f"filter: policy {f.policy}, {near_dup}, decontam < "
         f"{f.decontam_max:g} ({f.ngram}-grams vs {', '.join(f.decontam_against)})"
         + (f", judge >= {f.judge_min:g}" if f.judge_min is not None else "")
     )
@@ -107,6 +112,9 @@ def show(name: str, db_path: str) -> None:
             )
     else:
         click.echo(f"no problems yet: flames generate {name}")
+    if not brief:
+        click.echo("\nconfig (as stored):")
+        click.echo(info["config_toml"].rstrip())
 
 
 @command.command(name="export")
