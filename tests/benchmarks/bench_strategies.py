@@ -3,6 +3,9 @@
 With an instant scripted backend, the time left is what the strategy library adds
 per problem (planning, rendering, parsing, checks, writing problems and stage
 outputs) on top of the engine's own cost (hashing, caching, writing requests).
+Then fill-to-target (`budget_mode = "kept"`) with a reply stream where every fourth reply
+repeats an earlier one: rounds, slots tried per problem kept, and its time against the
+attempts-mode run of the same size (the cost of counting survivors: dedup and decontam).
 FLAMES_BENCH_STRATEGY_SLOTS sets the size (default 3000).
 """
 
@@ -28,6 +31,38 @@ from pipeline.strategies.parsing import parse_reply
 from storage.database import open_db
 
 SLOTS = int(os.environ.get("FLAMES_BENCH_STRATEGY_SLOTS", "3000"))
+
+
+class Repeating:
+    """A distraction reply whose every fourth sample repeats the one before (exact dups)."""
+
+    model_id = "repeating"
+
+    def generate(self, requests: Sequence[Request]) -> Iterator[tuple[int, Completion]]:
+        for i, r in enumerate(requests):
+            index = r.sample_index - 1 if r.sample_index % 4 == 3 else r.sample_index
+            reply = f"<problem>Problem {index}: Mia has {index + 2} marbles. Her cousin owns 3 kites.</problem>"
+            yield i, Completion(reply, "stop", 50, 20)
+
+    def close(self) -> None:
+        pass
+
+
+def kept_workspace(folder: Path, target: int) -> tuple[object, str]:
+    """A seedless strategy filled to `target` unique clean problems (one small benchmark)."""
+    db = open_db(folder / "flames.db")
+    bench = folder / "bench.jsonl"
+    bench.write_text(
+        json.dumps({"question": "An unrelated benchmark question about trains."}) + "\n"
+    )
+    config = folder / "exp.toml"
+    config.write_text(
+        f'[experiment]\nname = "kept"\nseed = 1\n'
+        f'[strategies.zero_shot_generation]\nbudget = {target}\nbudget_mode = "kept"\n'
+        f'params = {{ accept_untagged = true }}\n[filter]\ndecontam_against = ["{bench}"]\n'
+    )
+    create_experiment(db, "kept", config_path=config)
+    return db, "kept"
 
 
 class Instant:
@@ -99,6 +134,13 @@ def main() -> None:
             parse_reply(reply, "stop", stage)
         parse = (time.perf_counter() - started) / (SLOTS * 10)
 
+        (folder / "c").mkdir()
+        kept_db, kept_exp = kept_workspace(folder / "c", SLOTS)
+        started = time.perf_counter()
+        [kept] = generate(kept_db, kept_exp, backend=Repeating(), chunk_size=256)
+        filled = time.perf_counter() - started
+        assert kept.kept is not None and kept.kept >= SLOTS, kept
+
     get_strategy("distraction_insertion")
     print(f"slots: {SLOTS} (distraction_insertion, instant backend)")
     print(f"generate:      {full:6.2f} s  {SLOTS / full:8.0f} problems/s")
@@ -106,6 +148,12 @@ def main() -> None:
     print(f"ratio generate/engine: {full / bare:.2f}x")
     print(f"resumed rerun: {resumed:6.2f} s  ({resumed / full:.2f}x of the first run)")
     print(f"parse_reply:   {parse * 1e6:6.1f} us per 1 kB reply")
+    rounds = ", ".join(f"{r.attempts} tried/{r.kept} kept" for r in kept.rounds)
+    print(
+        f"fill to {SLOTS} kept (1 in 4 replies a duplicate): {len(kept.rounds)} rounds "
+        f"({rounds}), {kept.requested / (kept.kept or 1):.2f} slots per kept problem, "
+        f"{filled:.2f} s ({filled / full:.2f}x the attempts-mode run of {SLOTS})"
+    )
 
 
 if __name__ == "__main__":
