@@ -119,20 +119,6 @@ def refresh_counts(db: Database, run_id: int, *, seconds: float) -> None:
     )
 
 
-def completion_tokens(db: Database, keys: Sequence[str]) -> dict[str, int | None]:
-    """Completion tokens of answered requests, by key (from the request cache)."""
-    found: dict[str, int | None] = {}
-    wanted = list(dict.fromkeys(keys))
-    for start in range(0, len(wanted), 500):
-        chunk = wanted[start : start + 500]
-        marks = ",".join("?" * len(chunk))
-        for key, tokens in db.execute(
-            f"SELECT key, completion_tokens FROM requests WHERE key IN ({marks})", chunk
-        ).fetchall():
-            found[str(key)] = None if tokens is None else int(tokens)
-    return found
-
-
 def finish_run(db: Database, run_id: int) -> None:
     """Close a run: pack its outcomes and set `done` (or `incomplete` when items failed).
 
@@ -146,6 +132,12 @@ def finish_run(db: Database, run_id: int) -> None:
     ).fetchall():
         if 0 <= int(index) < n_items:
             flags[int(index)] = 1 if correct else 0
+    # Per-item completion tokens from the request cache, in one statement at the end.
+    db.execute(
+        "UPDATE eval_items SET completion_tokens = (SELECT r.completion_tokens FROM requests r"
+        " WHERE r.key = eval_items.request_key) WHERE run_id = ? AND completion_tokens IS NULL",
+        [run_id],
+    )
     prompt_tokens, completion = db.execute(
         "SELECT COALESCE(SUM(r.prompt_tokens), 0), COALESCE(SUM(r.completion_tokens), 0)"
         " FROM eval_items i JOIN requests r ON r.key = i.request_key WHERE i.run_id = ?",

@@ -5,6 +5,7 @@ from pipeline.benchmarks.items import BenchItem, Layout
 from pipeline.benchmarks.loading import (
     DATA_DIR_ENV,
     LoadedBenchmark,
+    check_spec,
     load_benchmark,
     load_benchmarks,
     open_benchmark,
@@ -28,6 +29,7 @@ __all__ = [
     "LoadedBenchmark",
     "Prompt",
     "benchmark_names",
+    "check_spec",
     "get_benchmark",
     "load_benchmark",
     "load_benchmarks",

@@ -30,6 +30,7 @@ __all__ = [
     "DATA_DIR_ENV",
     "BenchItem",
     "LoadedBenchmark",
+    "check_spec",
     "data_root",
     "load_benchmark",
     "load_benchmarks",
@@ -97,6 +98,27 @@ def open_benchmark(
     if root is not None and "/" not in spec and (root / spec / "test.jsonl").is_file():
         # A folder laid out like the registry's but not in it: detected fields.
         return _load(Benchmark(spec, spec), str(root / spec / "test.jsonl"), need_gold)
+    get_benchmark(spec)  # raises: unknown name, listing the known ones
+    raise AssertionError("unreachable")
+
+
+def check_spec(spec: str, data_dir: str | Path | None = None) -> str:
+    """The benchmark name `spec` gives, without reading anything: an unknown name fails here.
+
+    Lets a command reject a typo in its third benchmark before it reads the first two.
+    """
+    spec = spec.strip()
+    name, source = _split(spec)
+    if source is not None:
+        return name
+    if spec.startswith("hf:"):
+        return spec[3:].split(":")[0]
+    path = Path(spec).expanduser()
+    if path.is_file():
+        return _name_for(path)
+    root = data_root(data_dir)
+    if spec in BENCHMARKS or (root is not None and (root / spec / "test.jsonl").is_file()):
+        return spec
     get_benchmark(spec)  # raises: unknown name, listing the known ones
     raise AssertionError("unreachable")
 

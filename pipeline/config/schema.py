@@ -241,7 +241,7 @@ class EvalConfig:
     prompt: Str | None = None
     system: Str | None = None  # an optional system turn
     checkpoint: Str = "last"  # results rows: last | best (best of K; the last is shown too)
-    resamples: Int = 10_000  # bootstrap resamples for the average's interval and significance
+    resamples: Int = 2_000  # bootstrap resamples: paired significance, the average's interval
 
 
 @dataclass(frozen=True)

@@ -14,15 +14,17 @@ import hashlib
 import json
 import time
 from collections.abc import Sequence
+from concurrent.futures import Future
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
 
 from sqlite_utils import Database
 
-from pipeline.answers import Verdict, Verifier, extract_answer
-from pipeline.benchmarks import BenchItem, LoadedBenchmark, Prompt, open_benchmark
+from pipeline.answers import Verdict
+from pipeline.benchmarks import BenchItem, LoadedBenchmark, Prompt, check_spec, open_benchmark
 from pipeline.errors import ConfigError
+from pipeline.evaluation.grading import ChunkGrader, Graded
 from pipeline.evaluation.report import EvalReport, benchmark_score
 from pipeline.llm.backend import Backend, load_backend
 from pipeline.llm.engine import Engine
@@ -33,9 +35,11 @@ from storage import evaluation as rows
 from storage.database import transaction
 
 Role = Literal["arm", "base", "model"]
-# Items graded and stored per transaction: a kill loses at most one chunk's grading (never
-# its model calls, which the engine has stored), and the eval's items appear as it goes.
-CHUNK = 1024
+# Items graded and stored per transaction: a kill loses at most two chunks' grading (never
+# their model calls, which the engine has stored), and the eval's items appear as it goes.
+CHUNK = 512
+# More items than this to generate: grade on a thread, overlapped with generation.
+BACKGROUND_AFTER = CHUNK
 # Greedy, 2,048 new tokens: the FLAMES evaluation setting (SPEC section 1).
 EVAL_SAMPLING = SamplingParams(temperature=0.0, top_p=1.0, top_k=0, max_new_tokens=2048)
 
@@ -94,9 +98,9 @@ def evaluate(
     names = [b.strip() for b in benchmarks if b.strip()]
     if not names:
         raise ConfigError("no benchmarks to evaluate: give --bench NAME[,NAME...]")
+    _check_unique([check_spec(name, data_dir) for name in names])
     progress(ProgressEvent("eval", 0, None, "reading benchmarks"))
     loaded = [open_benchmark(name, data_dir, need_gold=True) for name in names]
-    _check_unique([b.name for b in loaded])
     progress(ProgressEvent("eval", 0, None, f"loading {model.model}"))
     owned = backend is None
     backend = backend or load_backend(model)
@@ -108,7 +112,6 @@ def evaluate(
         sampling=json.loads(params_json(sampling)),
     )
     total = sum(min(len(b.items), limit or len(b.items)) for b in loaded)
-    verifier = Verifier()
     try:
         before = 0
         for bench in loaded:
@@ -120,17 +123,17 @@ def evaluate(
             engine = Engine(
                 db, backend, max_attempts=max_attempts, retry_failed=retry_failed, stage=stage
             )
-            sent, cached = _run_items(
-                db, run_id, items, asked, sampling, engine, verifier, reporter
+            sent, cached, before_run = _run_items(
+                db, run_id, items, asked, sampling, engine, reporter
             )
             report.sent += sent
             report.cached += cached
+            report.reused += before_run
             report.benchmarks[bench.name] = benchmark_score(
                 db, run_id, bench.definition.layout.subset_label
             )
             before += len(items)
     finally:
-        verifier.close()
         if owned:
             backend.close()
     report.seconds = sum(_seconds(db, b.run_id) for b in report.benchmarks.values())
@@ -198,6 +201,16 @@ def _start(
         return rows.start_run(db, run)
 
 
+@dataclass
+class _Chunk:
+    """A generated chunk waiting for its grades."""
+
+    items: list[BenchItem]
+    results: list[Result]
+    grades: Future[list[Graded]]
+    answered: list[int]  # positions in `items` whose request returned text
+
+
 def _run_items(
     db: Database,
     run_id: int,
@@ -205,84 +218,94 @@ def _run_items(
     prompt: Prompt,
     sampling: SamplingParams,
     engine: Engine,
-    verifier: Verifier,
     progress: Reporter,
-) -> tuple[int, int]:
-    """Generate, grade and store the items of a run not graded yet; (sent, cached) requests."""
+) -> tuple[int, int, int]:
+    """Generate, grade and store the items of a run not graded yet.
+
+    Chunk k is graded (in a worker process when there are several chunks) while the
+    engine generates chunk k+1, then stored in one transaction with the run's counts.
+    Returns (requests sent, requests answered from the cache, items graded before).
+    """
     graded = rows.graded_indexes(db, run_id)
     todo = [item for item in items if item.index not in graded]
-    done = len(items) - len(todo)
+    done = already = len(items) - len(todo)
     stage = engine.stage
     progress(ProgressEvent(stage, done, len(items), f"{done} graded before"))
     sent = cached = 0
-    for start in range(0, len(todo), CHUNK):
-        chunk = todo[start : start + CHUNK]
-        began = time.monotonic()
-        engine.progress = within(progress, engine.stage, before=done, total=len(items))
-        requests = [Request(messages=prompt.render(item.text), params=sampling) for item in chunk]
-        results = engine.run(requests)
-        sent += sum(1 for r in results if not r.cached)
-        cached += sum(1 for r in results if r.cached)
-        graded_rows = _grade(db, chunk, results, verifier)
-        with transaction(db):
-            rows.store_items(db, run_id, graded_rows)
-            rows.refresh_counts(db, run_id, seconds=time.monotonic() - began)
-        done += len(chunk)
-        progress(ProgressEvent(stage, done, len(items)))
+    grader = ChunkGrader(background=len(todo) > BACKGROUND_AFTER)
+    pending: _Chunk | None = None
+    clock = time.monotonic()
+    try:
+        for start in range(0, len(todo), CHUNK):
+            chunk = todo[start : start + CHUNK]
+            engine.progress = within(progress, stage, before=done, total=len(items))
+            requests = [Request(messages=prompt.render(i.text), params=sampling) for i in chunk]
+            results = engine.run(requests)
+            sent += sum(1 for r in results if not r.cached)
+            cached += sum(1 for r in results if r.cached)
+            answered = [k for k, r in enumerate(results) if r.status == "done" and r.text]
+            grades = grader.submit(
+                [chunk[k].gold or "" for k in answered], [results[k].text or "" for k in answered]
+            )
+            if pending is not None:
+                clock = _store(db, run_id, pending, clock)
+                done += len(pending.items)
+                progress(ProgressEvent(stage, done, len(items)))
+            pending = _Chunk(chunk, results, grades, answered)
+        if pending is not None:
+            clock = _store(db, run_id, pending, clock)
+            done += len(pending.items)
+            progress(ProgressEvent(stage, done, len(items)))
+    finally:
+        grader.close()
     with transaction(db):
         rows.finish_run(db, run_id)
-    return sent, cached
+    return sent, cached, already
 
 
-def _grade(
-    db: Database, items: list[BenchItem], results: list[Result], verifier: Verifier
-) -> list[rows.ItemRow]:
-    """Extract each output's answer and verify it against the item's gold answer.
-
-    The gold is already the benchmark's final answer (its gold rule ran when it was read), so
-    only the model's side is extracted. A failed request is stored as 'failed' (not correct).
-    """
-    extracted = [
-        extract_answer(r.text) if r.status == "done" and r.text is not None else None
-        for r in results
+def _store(db: Database, run_id: int, chunk: _Chunk, clock: float) -> float:
+    """Wait for a chunk's grades and store its items; returns the time it was stored."""
+    grades = dict(zip(chunk.answered, chunk.grades.result(), strict=True))
+    item_rows = [
+        _item_row(item, result, grades.get(k))
+        for k, (item, result) in enumerate(zip(chunk.items, chunk.results, strict=True))
     ]
-    pairs = {
-        i: (items[i].gold or "", e.answer)
-        for i, e in enumerate(extracted)
-        if e is not None and e.answer is not None
-    }
-    by_index = dict(zip(pairs, verifier.compare(list(pairs.values())), strict=True))
-    tokens = rows.completion_tokens(db, [r.key for r in results])
-    out: list[rows.ItemRow] = []
-    for i, (item, result) in enumerate(zip(items, results, strict=True)):
-        extraction = extracted[i]
-        if extraction is None:
-            verdict = Verdict(None, result.error or "failed")
-            label, answer, rule = "failed", None, None
-        else:
-            verdict = by_index.get(i) or Verdict(False, "no_answer")
-            label, answer, rule = verdict.label, extraction.answer, extraction.rule
-        out.append(
-            (
-                item.index,
-                str(item.item),
-                item.subject,
-                item.level,
-                item.subset,
-                item.text,
-                item.gold,
-                result.key,
-                result.text,
-                result.finish_reason,
-                tokens.get(result.key),
-                answer,
-                rule,
-                label,
-                verdict.reason,
-                1 if verdict.equal is True else 0,
-            )
-        )
-    return out
+    now = time.monotonic()
+    with transaction(db):
+        rows.store_items(db, run_id, item_rows)
+        rows.refresh_counts(db, run_id, seconds=now - clock)
+    return now
+
+
+def _item_row(item: BenchItem, result: Result, grade: Graded | None) -> rows.ItemRow:
+    """The eval_items row of one item; no grade means its request failed (not correct)."""
+    if grade is None:
+        failed = result.error or ("empty reply" if result.status == "done" else "failed")
+        label, reason, answer, rule, correct = "failed", failed, None, None, 0
+        if result.status == "done":  # an empty reply is an answer, and a wrong one
+            label, reason, rule = "incorrect", "no_answer", "none"
+    else:
+        verdict = Verdict(grade.equal, grade.reason)
+        label, reason, answer, rule = verdict.label, grade.reason, grade.answer, grade.rule
+        correct = 1 if grade.equal is True else 0
+    return (
+        item.index,
+        str(item.item),
+        item.subject,
+        item.level,
+        item.subset,
+        item.text,
+        item.gold,
+        result.key,
+        result.text,
+        result.finish_reason,
+        None,  # completion tokens: filled from the request cache when the run finishes
+        answer,
+        rule,
+        label,
+        reason,
+        correct,
+    )
 
 
 def _seconds(db: Database, run_id: int) -> float:

@@ -80,6 +80,7 @@ class EvalReport:
     benchmarks: dict[str, BenchmarkScore] = field(default_factory=dict)
     sent: int = 0
     cached: int = 0
+    reused: int = 0  # items an earlier run had graded already (nothing asked for them)
     seconds: float = 0.0
 
     @property

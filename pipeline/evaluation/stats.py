@@ -11,10 +11,10 @@
   shifted to mean zero, stand in for the null distribution).
 
 Resampling n 0/1 (or -1/0/+1) scores with replacement and summing them has exactly the
-multinomial distribution of the category counts, so each resample is drawn as counts
-(`Generator.multinomial`) instead of n indices: the same distribution, O(resamples) work
-per cell instead of O(resamples x n). A test checks it against index resampling. Seeds are
-explicit so a table is the same every time it is drawn.
+binomial (multinomial) distribution of the category counts, so each resample is drawn as
+counts instead of n indices: the same distribution, O(resamples) work per cell instead of
+O(resamples x n), vectorised over the benchmarks of a row. A test checks it against index
+resampling. Seeds are explicit so a table is the same every time it is drawn.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ import numpy as np
 import numpy.typing as npt
 
 Z95 = 1.959963984540054
-RESAMPLES = 10_000
+RESAMPLES = 2_000  # p resolution 1/2001; Koehn (2004) used 1,000
 SIGNIFICANT = (0.01, 0.05)  # p below these: "**", "*"
 
 
@@ -58,9 +58,9 @@ def bootstrap_mean_ci(
     usable = [(c, n) for c, n in counts if n > 0]
     if not usable:
         return 0.0, 0.0
-    rng = np.random.default_rng(seed)
-    means = sum(accuracy_draws(c, n, resamples, rng) for c, n in usable) / len(usable)
-    low, high = np.quantile(means, [0.025, 0.975])
+    correct, n = (np.array(column) for column in zip(*usable, strict=True))
+    draws = accuracy_draws(correct, n, resamples, np.random.default_rng(seed))
+    low, high = np.quantile(draws.mean(axis=0), [0.025, 0.975])
     return float(low), float(high)
 
 
@@ -81,8 +81,15 @@ class Paired:
     @property
     def mark(self) -> str:
         """`**` for p < 0.01, `*` for p < 0.05, else empty."""
-        strong, weak = SIGNIFICANT
-        return "**" if self.p < strong else "*" if self.p < weak else ""
+        return mark_for(self.p)
+
+
+def mark_for(p: float | None) -> str:
+    """The significance mark of a p-value: `**` below 0.01, `*` below 0.05."""
+    if p is None:
+        return ""
+    strong, weak = SIGNIFICANT
+    return "**" if p < strong else "*" if p < weak else ""
 
 
 def paired_counts(a: npt.NDArray[np.uint8], b: npt.NDArray[np.uint8]) -> tuple[int, int, int]:
@@ -103,37 +110,62 @@ def paired_bootstrap(
 ) -> Paired:
     """Paired bootstrap of accuracy(a) - accuracy(b); `a` and `b` are 0/1 per item, aligned."""
     a_only, b_only, n = paired_counts(a, b)
-    draws = paired_deltas(a_only, b_only, n, resamples, np.random.default_rng(seed))
-    return summarise((a_only - b_only) / n if n else 0.0, draws, n)
+    draws = paired_delta_draws(
+        np.array([a_only]), np.array([b_only]), np.array([n]), resamples,
+        np.random.default_rng(seed),
+    )  # fmt: skip
+    return summarise((a_only - b_only) / n if n else 0.0, draws[0], n)
 
 
-def paired_deltas(
-    a_only: int, b_only: int, n: int, resamples: int, rng: np.random.Generator
-) -> npt.NDArray[np.float64]:
-    """`resamples` bootstrap replicates of the paired accuracy difference (see the module doc).
+Ints = npt.NDArray[np.int64]
+Floats = npt.NDArray[np.float64]
 
-    Each replicate resamples the n items with replacement; only how many of them A alone
-    and B alone got right moves the difference, and those counts are one multinomial draw.
+
+def paired_delta_draws(
+    a_only: Ints, b_only: Ints, n: Ints, resamples: int, rng: np.random.Generator
+) -> Floats:
+    """Bootstrap replicates of paired accuracy differences, one row per benchmark.
+
+    A replicate resamples each benchmark's n items with replacement; only how many of them
+    A alone (U) and B alone (V) got right moves the difference. (U, V, rest) is multinomial,
+    drawn as U ~ Bin(n, a/n) and V | U ~ Bin(n - U, b / (n - a)): the same distribution, and
+    two vectorised binomial draws are ~1.6x faster than `Generator.multinomial` here.
     """
-    if n <= 0:
-        return np.zeros(resamples)
-    share = [a_only / n, b_only / n, max(0.0, 1.0 - (a_only + b_only) / n)]
-    draws = rng.multinomial(n, share, size=resamples)
-    deltas: npt.NDArray[np.float64] = (draws[:, 0] - draws[:, 1]) / n
+    n = np.maximum(n, 1)
+    first = rng.binomial(n[:, None], (a_only / n)[:, None], size=(len(n), resamples))
+    rest = np.where(n - a_only > 0, b_only / np.maximum(n - a_only, 1), 0.0)
+    second = rng.binomial(n[:, None] - first, np.clip(rest, 0.0, 1.0)[:, None])
+    deltas: Floats = (first - second) / n[:, None]
     return deltas
 
 
-def accuracy_draws(
-    correct: int, n: int, resamples: int, rng: np.random.Generator
-) -> npt.NDArray[np.float64]:
-    """`resamples` bootstrap replicates of one accuracy (a binomial count of the n items)."""
-    if n <= 0:
-        return np.zeros(resamples)
-    draws: npt.NDArray[np.float64] = rng.binomial(n, correct / n, size=resamples) / n
+def accuracy_draws(correct: Ints, n: Ints, resamples: int, rng: np.random.Generator) -> Floats:
+    """Bootstrap replicates of accuracies (binomial counts of the n items), one row each."""
+    n = np.maximum(n, 1)
+    draws: Floats = (
+        rng.binomial(n[:, None], (correct / n)[:, None], size=(len(n), resamples)) / (n[:, None])
+    )
     return draws
 
 
-def summarise(observed: float, deltas: npt.NDArray[np.float64], n: int) -> Paired:
+def summarise_many(observed: Floats, deltas: Floats, n: Ints) -> list[Paired]:
+    """`summarise` for several benchmarks at once (one row of `deltas` each)."""
+    if len(observed) == 0:
+        return []
+    extreme = np.count_nonzero(
+        np.abs(deltas - observed[:, None]) >= np.abs(observed)[:, None] - 1e-12, axis=1
+    )
+    p = np.where(observed == 0.0, 1.0, (extreme + 1) / (deltas.shape[1] + 1))
+    low, high = np.quantile(deltas, [0.025, 0.975], axis=1)
+    return [
+        Paired(float(observed[i]), float(p[i]), (float(low[i]), float(high[i])), int(n[i]))
+        if n[i] > 0
+        else Paired(0.0, 1.0, (0.0, 0.0), 0)
+        for i in range(len(observed))
+    ]
+
+
+def summarise(observed: float, deltas: Floats, n: int) -> Paired:
     """A `Paired` from the observed difference and its bootstrap replicates.
 
     Two-sided p: the share of replicates at least |observed| away from the observed

@@ -28,12 +28,13 @@ from pipeline.benchmarks import BENCHMARKS
 from pipeline.config import ExperimentConfig
 from pipeline.evaluation.report import Score, benchmark_score
 from pipeline.evaluation.stats import (
-    Paired,
     accuracy_draws,
+    mark_for,
     paired_counts,
-    paired_deltas,
+    paired_delta_draws,
     seed_for,
     summarise,
+    summarise_many,
     wilson,
 )
 from pipeline.experiments.lookup import experiment_name, resolve_experiment
@@ -69,9 +70,7 @@ class Cell:
 
     @property
     def mark(self) -> str:
-        if self.p is None:
-            return ""
-        return Paired(0.0, self.p, (0.0, 0.0), self.paired).mark
+        return mark_for(self.p)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -98,7 +97,7 @@ class Average:
 
     @property
     def mark(self) -> str:
-        return "" if self.p is None else Paired(0.0, self.p, (0.0, 0.0), 1).mark
+        return mark_for(self.p)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -322,45 +321,47 @@ def _compare(
     resamples: int,
     seed: int,
 ) -> None:
-    """Fill the row's deltas, p-values and average against the reference row."""
+    """Fill the row's deltas, p-values and average against the reference row.
+
+    One random stream per row (seeded by the experiment seed and the row's label), drawn
+    for all its benchmarks at once: the same table gives the same p-values every time.
+    """
     mine = [b for b in benchmarks if b in row.cells]
-    complete = len(mine) == len(benchmarks) and bool(benchmarks)
-    acc_draws: list[npt.NDArray[np.float64]] = []
-    delta_draws: list[npt.NDArray[np.float64]] = []
-    observed: list[float] = []
+    rng = np.random.default_rng(seed_for(row.label, *mine, base=seed))
+    pairs: list[tuple[str, int, int, int]] = []  # benchmark, A only, B only, paired items
     for name in mine:
         cell = row.cells[name]
-        rng = np.random.default_rng(seed_for(row.label, name, base=seed))
-        acc_draws.append(accuracy_draws(cell.correct, cell.n, resamples, rng))
         other = reference.cells.get(name) if reference is not None else None
         if reference is None or row is reference or other is None:
             continue
         if digests[cell.run_id] != digests[other.run_id]:
-            row.cells[name] = _with(cell, delta=cell.accuracy - other.accuracy)
+            row.cells[name] = replace(cell, delta=cell.accuracy - other.accuracy)
             continue  # different items: a delta, but nothing to pair
         a, b = outcomes[cell.run_id], outcomes[other.run_id]
         size = min(len(a), len(b))
-        a_only, b_only, n = paired_counts(a[:size], b[:size])
-        draws = paired_deltas(a_only, b_only, n, resamples, rng)
-        paired = summarise((a_only - b_only) / n if n else 0.0, draws, n)
-        row.cells[name] = _with(cell, delta=paired.delta, p=paired.p, paired=n)
-        delta_draws.append(draws)
-        observed.append(paired.delta)
-    if not complete:
-        return
-    means = np.mean(acc_draws, axis=0)
+        pairs.append((name, *paired_counts(a[:size], b[:size])))
+    delta_draws = np.zeros((0, resamples))
+    if pairs:
+        a_only, b_only, n = (np.array([p[i] for p in pairs]) for i in (1, 2, 3))
+        delta_draws = paired_delta_draws(a_only, b_only, n, resamples, rng)
+        observed = (a_only - b_only) / np.maximum(n, 1)
+        for (name, *_), paired in zip(pairs, summarise_many(observed, delta_draws, n), strict=True):
+            cell = row.cells[name]
+            row.cells[name] = replace(cell, delta=paired.delta, p=paired.p, paired=paired.n)
+    if len(mine) != len(benchmarks) or not benchmarks:
+        return  # an average over other benchmarks than the table's would mislead
+    cells = [row.cells[b] for b in mine]
+    correct = np.array([c.correct for c in cells])
+    n_items = np.array([c.n for c in cells])
+    means = accuracy_draws(correct, n_items, resamples, rng).mean(axis=0)
     low, high = np.quantile(means, [0.025, 0.975])
-    accuracy = sum(row.cells[b].accuracy for b in mine) / len(mine)
+    accuracy = sum(c.accuracy for c in cells) / len(cells)
     average = Average(accuracy, (float(low), float(high)))
-    if len(delta_draws) == len(mine):
-        mean_delta = sum(observed) / len(observed)
-        summary = summarise(mean_delta, np.mean(delta_draws, axis=0), 1)
-        average = Average(accuracy, average.ci95, mean_delta, summary.p)
+    if len(pairs) == len(mine):
+        mean_delta = sum(row.cells[b].delta or 0.0 for b in mine) / len(mine)
+        summary = summarise(mean_delta, delta_draws.mean(axis=0), 1)
+        average = replace(average, delta=mean_delta, p=summary.p)
     row.average = average
-
-
-def _with(cell: Cell, **changes: Any) -> Cell:
-    return replace(cell, **changes)
 
 
 def benchmark_title(name: str) -> str:

@@ -95,7 +95,9 @@ def test_a_killed_eval_resumes_without_resending(
     with pytest.raises(KeyboardInterrupt):
         evaluate(db, ModelSpec(), ["gsmplus_distraction"], data_dir=shared_data, backend=dying)
     stored = db.execute("SELECT status, n_graded FROM eval_runs").fetchall()
-    assert stored == [("running", 64)]  # four whole chunks graded and stored before the kill
+    # Chunk k is stored once chunk k+1 is generated: three chunks of 16 made it, the fourth
+    # was graded while the fifth was being generated when the kill came.
+    assert stored == [("running", 48)]
     resumed = PlantedBackend(plan.outputs)
     report = evaluate(
         db, ModelSpec(), ["gsmplus_distraction"], data_dir=shared_data, backend=resumed

@@ -47,7 +47,7 @@ def print_report(report: EvalReport) -> None:
         )
     click.echo(
         f"{report.sent} requests sent, {report.cached} answered from the cache, "
-        f"{report.seconds:.1f} s of work"
+        f"{report.reused} items graded before; {report.seconds:.1f} s of work in all"
     )
 
 

@@ -26,7 +26,7 @@ from workbench.cli.options import db_option, open_workspace
     "--resamples",
     type=click.IntRange(min=100),
     default=None,
-    help="Bootstrap resamples (default: the config's evaluation.resamples, 10,000).",
+    help="Bootstrap resamples (default: the config's evaluation.resamples, 2,000).",
 )
 @click.option(
     "--breakdown",
