@@ -121,9 +121,9 @@ async def test_blend_defaults_export_asks_and_its_cli_line_reproduces_the_file(
         assert "--policy strict" in line and "--judge-min 0.1" in line and "--total 9" in line
         await pilot.press("e")
         await settle(
-            pilot, lambda: out.exists() and "exported" in text_of(pilot, "#blend-warnings"), 20
+            pilot, lambda: out.exists() and "exported" in text_of(pilot, "#blend-status"), 20
         )
-        assert "9 examples" in text_of(pilot, "#blend-warnings")
+        assert "9 examples" in text_of(pilot, "#blend-status")
         first = out.read_text()
         card = json.loads(out.with_suffix(".card.json").read_text())
         assert card["selection"]["judge_min"] == 0.1 and card["models"]["teacher"] == ["teacher"]
@@ -137,7 +137,7 @@ async def test_blend_defaults_export_asks_and_its_cli_line_reproduces_the_file(
         await pilot.press("e")
         await settle(pilot, lambda: app.screen.__class__.__name__ == "ConfirmOverwrite")
         await pilot.press("y")
-        await settle(pilot, lambda: "1 example " in text_of(pilot, "#blend-warnings"), 20)
+        await settle(pilot, lambda: "1 example " in text_of(pilot, "#blend-status"), 20)
         assert len(out.read_text().splitlines()) == 1
         line = text_of(pilot, "#blend-command")
     # The CLI line writes the same file (to another path, as the card's command would).

@@ -96,6 +96,9 @@ class BlendScreen(WorkbenchScreen):
             self.result = result
 
     FOCUS = "#plan"
+    DEFAULT_CSS = """
+    BlendScreen #blend-status { height: auto; padding: 0 1; }
+    """
     BINDINGS = [
         Binding("p", "preset", "FLAMES preset", id="blend.preset"),
         Binding("e", "export", "Export", id="blend.export"),
@@ -123,6 +126,7 @@ class BlendScreen(WorkbenchScreen):
         yield VerticalScroll(id="ratios")
         yield DataTable(id="plan", cursor_type="none", zebra_stripes=True)
         yield Static("", id="blend-warnings")
+        yield Static("", id="blend-status")
         yield Static("", id="blend-command", markup=False)
         yield Footer()
 
@@ -173,7 +177,9 @@ class BlendScreen(WorkbenchScreen):
                 text = self.query_one(f"#ratio-{name}", Field).value.strip()
                 self.ratios[name] = float(text) if text else 0.0
         except ValueError as exc:
-            self.query_one("#blend-warnings", Static).update(f"[b $error]not a number: {exc}[/]")
+            self.query_one("#blend-warnings", Static).update(
+                f"[b $error]not a number: {escape(str(exc))}[/]"
+            )
             return False
         except Exception:
             return True  # ratio fields not mounted yet
@@ -281,7 +287,7 @@ class BlendScreen(WorkbenchScreen):
         self.app.push_screen(ConfirmOverwrite(existing), answered)
 
     def _start_export(self, out: Path, *, overwrite: bool) -> None:
-        self.query_one("#blend-warnings", Static).update(f"exporting to {escape(str(out))} ...")
+        self.query_one("#blend-status", Static).update(f"exporting to {escape(str(out))} ...")
         self._export(
             self.flames.experiment_id,
             self._active(),
@@ -340,7 +346,7 @@ class BlendScreen(WorkbenchScreen):
             timeout=6,
             markup=False,
         )
-        self.query_one("#blend-warnings", Static).update(
+        self.query_one("#blend-status", Static).update(
             f"[b $success]✓ exported[/] {written} to {escape(str(result.path))}; card "
             f"{escape(result.card_json.name)}, {escape(result.card_md.name)}{skipped}"
         )
