@@ -153,12 +153,17 @@ def fetch_page(
     end, so the last page of a million rows costs what the first does (OFFSET walks
     skipped rows).
     """
-    if _sort_column(query) is None:
+    column = _sort_column(query)
+    if column is None:
         return _read(db, query, (None, count.total if count else None), offset, limit)
     first, second = (False, True) if query.descending else (True, False)
     if count is None:
-        # No count yet (the first page is read while the COUNT runs): read on into the
-        # second segment, counting the first only when the page starts beyond it.
+        # No count yet (the first page is read while the COUNT runs). Where no problem can
+        # lack the score, listing the unscored would scan every row to find none.
+        if not _may_lack_score(db, column):
+            return _read(db, query, (True, None), offset, limit)
+        # Read on into the second segment, counting the first only when the page starts
+        # beyond it.
         rows = _read(db, query, (first, None), offset, limit)
         if len(rows) == limit:
             return rows
@@ -175,6 +180,16 @@ def fetch_page(
             rows += _read(db, query, (scored, size), lo - start, hi - lo)
         start += size
     return rows
+
+
+def _may_lack_score(db: Database, column: str) -> bool:
+    """Whether any problem in the workspace may lack `column` (two index-only lookups, so
+    cheaper than the scan that would look for them)."""
+    row = db.execute(
+        f"SELECT EXISTS (SELECT 1 FROM scores WHERE {column} IS NULL) "
+        "OR (SELECT COUNT(*) FROM problems) > (SELECT COUNT(*) FROM scores)"
+    ).fetchone()
+    return bool(row[0])
 
 
 def _segment_size(db: Database, query: ProblemQuery, scored: bool) -> int:
