@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from textual.app import SystemCommand
+from textual.markup import escape
 from textual.screen import Screen
 
 from workbench.tui.keys import binding_keys, bindings_of
@@ -40,7 +41,7 @@ def commands(app: FlamesApp, screen: Screen[object]) -> Iterable[SystemCommand]:
     """Palette entries for the app as it is now."""
     for mode, (key, text) in SCREENS.items():
         yield SystemCommand(
-            f"Go to {mode.title()}  [{key}]", text, lambda m=mode: app.switch_mode(m)
+            f"Go to {mode.title()}  ({key})", text, lambda m=mode: app.switch_mode(m)
         )
     for name, label in theme_labels().items():
         yield SystemCommand(
@@ -54,11 +55,13 @@ def commands(app: FlamesApp, screen: Screen[object]) -> Iterable[SystemCommand]:
         if binding.action in seen or not binding.description:
             continue
         seen.add(binding.action)
+        # The palette reads titles and help as markup: keys go in parentheses (`[/]` would be
+        # a closing tag) and the words are escaped.
         yield SystemCommand(
-            f"{title}: {binding.description}  [{binding_keys(binding)}]",
-            binding.tooltip or f"{binding.description} on the {title} screen",
+            escape(f"{title}: {binding.description}  ({binding_keys(binding)})"),
+            escape(binding.tooltip or f"{binding.description} on the {title} screen"),
             lambda a=binding.action, s=screen: app.call_later(s.run_action, a),
         )
     yield SystemCommand(
-        "Quit  [ctrl+q]", "Leave the workbench (background jobs keep running)", app.action_quit
+        "Quit  (ctrl+q)", "Leave the workbench (background jobs keep running)", app.action_quit
     )
