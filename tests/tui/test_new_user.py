@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from textual.content import Content
 from textual.widgets import DataTable, Static
 
 from pipeline.experiments.store import create_experiment, list_experiments, save_experiment
@@ -248,7 +249,13 @@ async def test_palette_and_help_speak_keys_and_words(sample_db: Path) -> None:
             await settle(pilot)
             for command in palette.commands(app, app.screen):
                 assert not re.search(r"[a-z_]+\(", command.help), command.help
-                assert "_" not in command.title.split("[")[-1], command.title
+                # The palette reads both as markup: they must parse, and keep their keys.
+                title = Content.from_markup(command.title).plain
+                Content.from_markup(command.help)
+                assert "_" not in title.rsplit("(", 1)[-1], title
+            titles = [Content.from_markup(c.title).plain for c in palette.commands(app, app.screen)]
+            if mode == "problems":
+                assert "Problems: Search  (/)" in titles
     app = FlamesApp(sample_db, start="help", cursor_blink=False)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)

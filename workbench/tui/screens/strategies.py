@@ -200,7 +200,7 @@ class StrategiesScreen(WorkbenchScreen):
     def _saved(self, config: Any, name: str) -> None:
         self._show_list(config)
         self.query_one("#strategy-message", Static).update(
-            f"[b $success]✓ saved[/] {name} in experiment {config.name}"
+            Content.assemble(("✓ saved", "bold $success"), f" {name} in experiment {config.name}")
         )
 
     def action_save_template(self) -> None:
