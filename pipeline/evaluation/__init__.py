@@ -1,6 +1,12 @@
 """Evaluation: a model on named benchmarks, every item stored, with accuracy intervals."""
 
-from pipeline.evaluation.harness import EVAL_SAMPLING, Attachment, evaluate, prompt_version
+from pipeline.evaluation.harness import (
+    EVAL_SAMPLING,
+    Attachment,
+    config_prompt,
+    evaluate,
+    prompt_version,
+)
 from pipeline.evaluation.report import BenchmarkScore, EvalReport, Score, item_records
 
 __all__ = [
@@ -9,6 +15,7 @@ __all__ = [
     "BenchmarkScore",
     "EvalReport",
     "Score",
+    "config_prompt",
     "evaluate",
     "item_records",
     "prompt_version",

@@ -23,6 +23,8 @@ from sqlite_utils import Database
 
 from pipeline.answers import Verdict
 from pipeline.benchmarks import BenchItem, LoadedBenchmark, Prompt, check_spec, open_benchmark
+from pipeline.benchmarks.registry import DEFAULT_TEMPLATE
+from pipeline.config.schema import EvalConfig
 from pipeline.errors import ConfigError
 from pipeline.evaluation.grading import ChunkGrader, Graded
 from pipeline.evaluation.report import EvalReport, benchmark_score
@@ -139,6 +141,17 @@ def evaluate(
     report.seconds = sum(_seconds(db, b.run_id) for b in report.benchmarks.values())
     progress(ProgressEvent("eval", total, total, f"{report.failed} failed", report.failed))
     return report
+
+
+def config_prompt(evaluation: EvalConfig) -> Prompt | None:
+    """The prompt an `[evaluation]` section asks for; None: each benchmark's own.
+
+    `prompt` replaces the user turn (it holds {question}); `system` adds a system turn. To
+    ask as Qwen2.5-Math does, set prompt = "{question}" and system = the CoT instruction.
+    """
+    if evaluation.prompt is None and evaluation.system is None:
+        return None
+    return Prompt(user=evaluation.prompt or DEFAULT_TEMPLATE, system=evaluation.system)
 
 
 def _check_unique(names: list[str]) -> None:

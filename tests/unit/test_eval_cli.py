@@ -90,3 +90,53 @@ def test_bad_input_is_one_line_and_exit_1(tmp_path: Path, shared_data: Path) -> 
 
     count = sqlite3.connect(db).execute("SELECT COUNT(*) FROM eval_runs").fetchone()[0]
     assert count == 0
+
+
+def test_experiment_evals_reach_the_results_table(tmp_path: Path, shared_data: Path) -> None:
+    plan = Plan()
+    plan.plant(open_benchmark("gsm8k", shared_data), 12)
+    db = tmp_path / "w.db"
+    with LoopbackServer(
+        responder=lambda body: plan.outputs[body["messages"][-1]["content"]]
+    ) as server:
+        config = tmp_path / "exp.toml"
+        config.write_text(
+            f"""
+[experiment]
+name = "loop"
+
+[models.student]
+backend = "openai"
+model = "loopback-model"
+base_urls = ["{server.base_url}"]
+
+[evaluation]
+benchmarks = ["gsm8k"]
+limit = 12
+data_dir = "{shared_data}"
+
+[[arms]]
+name = "first"
+baseline = true
+""",
+            encoding="utf-8",
+        )
+        made = flames("experiment", "new", "loop", "--config", str(config), db=db)
+        assert made.returncode == 0, made.stderr
+        base = flames("eval", "--experiment", "loop", "--base", db=db)
+        assert base.returncode == 0, base.stderr
+        arm = flames(
+            "eval", "--experiment", "loop", "--arm", "first", "--model", "loopback-model", db=db
+        )
+        assert arm.returncode == 0, arm.stderr
+        assert len(server.answered()) == 12  # the arm's eval found every answer cached
+        wrong_arm = flames("eval", "--experiment", "loop", "--arm", "nope", "--model", "m", db=db)
+        assert wrong_arm.returncode == 1 and "has no arm 'nope' (arms: first)" in wrong_arm.stderr
+    table = flames("results", "loop", "--format", "json", db=db)
+    assert table.returncode == 0, table.stderr
+    rows = json.loads(table.stdout)["rows"]
+    assert [r["arm"] for r in rows] == ["base", "first"]
+    gsm8k = rows[0]["benchmarks"]["gsm8k"]
+    assert (gsm8k["n"], gsm8k["correct"], gsm8k["delta"]) == (12, plan.correct["gsm8k"], 0.0)
+    text = flames("results", "loop", "--breakdown", "gsm8k", db=db)
+    assert text.returncode == 0 and "first [ref]" in text.stdout

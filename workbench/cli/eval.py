@@ -14,7 +14,14 @@ from sqlite_utils import Database
 from pipeline.benchmarks import BENCHMARKS, DATA_DIR_ENV, Prompt
 from pipeline.config import ExperimentConfig
 from pipeline.errors import ConfigError, FlamesError
-from pipeline.evaluation import EVAL_SAMPLING, Attachment, EvalReport, evaluate, item_records
+from pipeline.evaluation import (
+    EVAL_SAMPLING,
+    Attachment,
+    EvalReport,
+    config_prompt,
+    evaluate,
+    item_records,
+)
 from pipeline.experiments.lookup import resolve_experiment
 from pipeline.experiments.store import load_experiment
 from pipeline.jsonl import write_jsonl
@@ -170,9 +177,10 @@ def command(
     if not names:
         raise click.UsageError("give --bench NAME[,NAME...] (see --list)")
     spec = _model_spec(model, backend, base_urls, config, base)
-    user = prompt or (evaluation.prompt if evaluation else None)
-    system = system or (evaluation.system if evaluation else None)
-    chosen = Prompt(user=user or Prompt().user, system=system) if (user or system) else None
+    chosen = config_prompt(evaluation) if evaluation else None
+    if prompt or system:
+        given = chosen or Prompt()
+        chosen = Prompt(user=prompt or given.user, system=system or given.system)
     lock = (
         stage_locked(db, f"eval {arm or 'base'}", experiment)
         if experiment is not None
