@@ -62,12 +62,24 @@ def sample(path: Path) -> Database:
     return db
 
 
+# judge_reward needs a reward model in the config (the scores are already in the sample).
+REWARD_MODEL = (
+    '[models.reward]\nbackend = "openai"\nmodel = "rm"\nbase_urls = ["http://127.0.0.1:1/v1"]\n'
+)
+
+
+def reward_model(policy: Policy) -> str:
+    return REWARD_MODEL if policy is Policy.JUDGE_REWARD else ""
+
+
 def set_filter(db: Database, policy: Policy, values: dict[str, Any]) -> None:
     lines = [f'policy = "{policy.value}"']
     for key, value in values.items():
         if value is not None:
             lines.append(f"{key} = {json.dumps(value)}")
-    config = parse_config("[filter]\n" + "\n".join(lines) + "\n", source="test")
+    config = parse_config(
+        reward_model(policy) + "[filter]\n" + "\n".join(lines) + "\n", source="test"
+    )
     db.execute("UPDATE experiments SET config_json = ?", [json.dumps(config_to_data(config))])
 
 
@@ -138,6 +150,7 @@ def test_every_face_keeps_the_same_problems(
     sizes = dict(db.execute("SELECT strategy, COUNT(*) FROM problems GROUP BY strategy"))
     config = parse_config(
         "".join(f"[strategies.{name}]\nbudget = {n}\n" for name, n in sizes.items())
+        + reward_model(policy)
         + "[filter]\n"
         + "\n".join(
             [f'policy = "{policy.value}"']
