@@ -314,3 +314,22 @@ def test_a_job_row_follows_the_same_events_as_a_bar(
     # One overall bar for the job: solve done is half of it, whatever score's own counts.
     assert (row.progress_done, row.progress_total) == (750, 1000)
     assert row.progress_detail is not None and row.progress_detail.startswith("solve: score 1/2")
+
+
+def test_a_stage_cannot_run_twice_at_once_on_one_experiment(db_path: Path) -> None:
+    """A second `flames solve` (a resumed job, another terminal) is refused while one runs."""
+    from pipeline.experiments.store import create_experiment
+
+    db = open_db(db_path)
+    create_experiment(db, "demo", preset="quickstart")
+    experiment_id = db.execute("SELECT id FROM experiments WHERE name = 'demo'").fetchone()[0]
+    with stage_lock(db, "solve", f"experiment {experiment_id}"):
+        second = subprocess.run(
+            [sys.executable, "-m", "workbench.cli", "solve", "demo", "--db", str(db_path)],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+        )
+    assert second.returncode == 1, second.stderr
+    assert f"solve is already running on experiment {experiment_id}" in second.stderr
+    assert "Traceback" not in second.stderr

@@ -209,3 +209,22 @@ def test_a_huge_reply_is_cut_at_the_cap_with_a_reason(db: Database) -> None:
     row = db.execute("SELECT cut_reason, length(response) FROM requests").fetchone()
     assert row[0] and "stopped reading" in row[0]
     assert row[1] <= 10_000
+
+
+def test_server_down_for_three_runs_then_up_the_fourth_run_completes(db: Database) -> None:
+    """Goal figure: failures are never final; each run tries again from scratch."""
+    down = {"runs": 3}
+    plan: FaultPlan = lambda content, seen: "500" if down["runs"] > 0 else None  # noqa: E731
+    requests = [Request(prompt=f"q{i}", params=PARAMS) for i in range(12)]
+    with LoopbackServer(fault=plan) as server:
+        for _ in range(3):
+            backend = backend_for(server, max_retries=1, concurrency=4)
+            results = Engine(db, backend, max_attempts=2).run(requests)
+            backend.close()
+            assert all(r.status == "failed" for r in results)
+            down["runs"] -= 1
+        backend = backend_for(server, max_retries=1, concurrency=4)
+        results = Engine(db, backend, max_attempts=2).run(requests)
+        backend.close()
+    assert all(r.status == "done" for r in results)
+    assert db.execute("SELECT COUNT(*) FROM requests WHERE status = 'done'").fetchone()[0] == 12
