@@ -7,7 +7,7 @@ special to run as a job.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 from rich.console import Console
@@ -65,16 +65,3 @@ def reporter_bar(
             yield reporter
         finally:
             flush()
-
-
-@contextmanager
-def progress_bar(
-    description: str, total: int | None = None
-) -> Iterator[Callable[[int, int | None], None]]:
-    """Yield `update(done, total)` for code that counts rather than reports events."""
-    with reporter_bar(description) as report:
-
-        def update(done: int, new_total: int | None = None) -> None:
-            report(ProgressEvent(description, done, new_total if new_total is not None else total))
-
-        yield update
