@@ -230,3 +230,29 @@ def test_a_backend_error_mid_batch_fails_the_rest_of_that_batch_only(db: Databas
     backend.crash_after = None
     again = Engine(db, backend).run(prompts(5))
     assert all(r.status == "done" for r in again)
+
+
+class LongWinded:
+    """A backend whose every reply is far longer than any cap."""
+
+    model_id = "long"
+    batch_size = 8
+
+    def generate(self, requests: list[Request]):  # type: ignore[no-untyped-def]
+        from pipeline.llm.backend import Completion
+
+        for index, _ in enumerate(requests):
+            yield index, Completion("é" * 5_000, "stop", 1, 5_000)
+
+    def close(self) -> None:
+        pass
+
+
+def test_replies_past_the_cap_are_stored_cut_with_the_reason(db: Database) -> None:
+    engine = Engine(db, LongWinded(), max_response_bytes=1_001)  # type: ignore[arg-type]
+    (result,) = engine.run(prompts(1))
+    assert result.status == "done" and result.finish_reason == "length"
+    assert result.text == "é" * 500  # 1,000 bytes: a character is never split
+    reason = db.execute("SELECT cut_reason FROM requests").fetchone()[0]
+    assert reason == "reply of 10,000 bytes cut at max_response_bytes = 1,001"
+    assert engine.stats.cut == 1
