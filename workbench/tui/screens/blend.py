@@ -17,7 +17,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.markup import escape
 from textual.message import Message
 from textual.screen import ModalScreen
-from textual.widgets import DataTable, Footer, Input, Label, Select, Static
+from textual.widgets import DataTable, Input, Label, Select, Static
 
 from pipeline.datasets.blend import (
     FLAMES_PRESET,
@@ -38,6 +38,7 @@ from pipeline.problems.browse import list_strategies
 from pipeline.selection import Selection
 from workbench.tui.screens.base import WorkbenchScreen
 from workbench.tui.widgets.field import Field
+from workbench.tui.widgets.key_bar import KeyBar
 
 
 class ConfirmOverwrite(ModalScreen[bool]):
@@ -128,7 +129,7 @@ class BlendScreen(WorkbenchScreen):
         yield Static("", id="blend-warnings")
         yield Static("", id="blend-status")
         yield Static("", id="blend-command", markup=False)
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one("#plan", DataTable).add_columns(

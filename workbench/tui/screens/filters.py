@@ -19,7 +19,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.markup import escape
 from textual.message import Message
-from textual.widgets import DataTable, Footer, Input, Label, Select, Sparkline, Static
+from textual.widgets import DataTable, Input, Label, Select, Sparkline, Static
 
 from pipeline.errors import FlamesError
 from pipeline.selection import (
@@ -33,6 +33,7 @@ from pipeline.selection import (
 )
 from workbench.tui.screens.base import WorkbenchScreen
 from workbench.tui.widgets.field import Field
+from workbench.tui.widgets.key_bar import KeyBar
 
 STEP = 0.01
 # Threshold field -> what its histogram shows.
@@ -148,7 +149,7 @@ class FiltersScreen(WorkbenchScreen):
             yield Static("", id="hist-label")
             yield Sparkline([], id="histogram")
             yield Static("", id="examples")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         table = self.query_one("#counts", DataTable)
