@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from sqlite_utils import Database
 
@@ -110,7 +110,7 @@ def evaluate(
         model=model.model,
         backend=model.backend,
         model_id=backend.model_id,
-        prompt=asdict(prompt) if prompt is not None else {"user": "(per benchmark)"},
+        prompt=_prompt_record(prompt, loaded),
         sampling=json.loads(params_json(sampling)),
     )
     total = sum(min(len(b.items), limit or len(b.items)) for b in loaded)
@@ -152,6 +152,13 @@ def config_prompt(evaluation: EvalConfig) -> Prompt | None:
     if evaluation.prompt is None and evaluation.system is None:
         return None
     return Prompt(user=evaluation.prompt or DEFAULT_TEMPLATE, system=evaluation.system)
+
+
+def _prompt_record(prompt: Prompt | None, loaded: list[LoadedBenchmark]) -> dict[str, Any]:
+    """The prompt a report records: the one given, the benchmarks' common one, or each one."""
+    asked = {b.name: asdict(prompt or b.definition.prompt) for b in loaded}
+    distinct = {json.dumps(p, sort_keys=True) for p in asked.values()}
+    return next(iter(asked.values())) if len(distinct) == 1 else {"per_benchmark": asked}
 
 
 def _check_unique(names: list[str]) -> None:

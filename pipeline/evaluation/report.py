@@ -55,10 +55,18 @@ class BenchmarkScore:
     failed: int
     status: str
     breakdowns: dict[str, dict[str, Score]] = field(default_factory=dict)
+    prompt_version: str = ""
 
     def as_json(self) -> dict[str, Any]:
         data = self.score.as_json()
-        data.update({"failed": self.failed, "source": self.source, "run_id": self.run_id})
+        data.update(
+            {
+                "failed": self.failed,
+                "source": self.source,
+                "prompt_version": self.prompt_version,
+                "run_id": self.run_id,
+            }
+        )
         for key, groups in self.breakdowns.items():
             data[key] = {name: score.as_json() for name, score in groups.items()}
         return data
@@ -116,6 +124,7 @@ def benchmark_score(db: Database, run_id: int, subset_label: str = "subset") -> 
         failed=int(run["n_failed"]) + max(0, int(run["n_items"]) - int(run["n_graded"])),
         status=str(run["status"]),
         breakdowns=breakdowns,
+        prompt_version=str(run["prompt_version"]),
     )
 
 

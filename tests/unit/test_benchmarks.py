@@ -200,3 +200,16 @@ def test_registry_entries_are_complete() -> None:
     messages = Prompt(system="Be brief.").render("What is $\\frac{1}{2}$ of {4}?")
     assert messages[0] == ("system", "Be brief.")
     assert messages[1][1].startswith("What is $\\frac{1}{2}$ of {4}?\nPlease reason step by step")
+
+
+def test_the_held_out_part_decontaminates_without_files() -> None:
+    from pipeline.decontam import NgramIndex, load_benchmarks
+
+    index = NgramIndex(load_benchmarks(["champ_heldout"]), n=8)
+    assert len(index.items) == 50
+    held = next(row["problem"] for _, row in read_source("champ:heldout"))
+    seeds = [row["problem"] for _, row in read_source("champ")]
+    matches = index.match([held, *seeds])
+    assert matches.overlap[0] == 1.0  # a held-out problem is caught
+    # No seed holds a held-out problem: the split keeps what the generator sees apart.
+    assert float(matches.overlap[1:].max()) < 0.95
