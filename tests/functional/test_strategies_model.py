@@ -2,7 +2,8 @@
 
 A 135M model writes poor mathematics and often ignores the tagged format, so
 rejections are expected; what must hold is that nothing crashes, every slot ends
-as a stored problem (ok or rejected with a known reason) with its provenance.
+as a stored problem (ok or rejected with a known reason) with its provenance. QFT is
+left out: its training stage is exercised on a tiny model in tests/unit/test_qft_training.py.
 """
 
 from __future__ import annotations
@@ -31,13 +32,13 @@ REASON = re.compile(
     r"|(missing|unclosed|duplicate|empty|nested)_section:[a-z_]+|invalid:[a-z_]+)$"
 )
 PARAMS: dict[str, dict[str, object]] = {
-    "few_shot": {"k": 2},
     "suggester_editor": {"rounds": 1},
     "iqc": {"iterations": 1},
-    "ask_me_anything": {"k": 2},
-    "qft": {"accept_untagged": True},
+    "ask_me_anything": {"max_problems": 2},
+    "zero_shot_generation": {"accept_untagged": True},
     "distraction_insertion": {"accept_untagged": True},
 }
+NAMES = tuple(name for name in STRATEGY_NAMES if name != "qft")
 
 
 @pytest.fixture(scope="module")
@@ -48,11 +49,11 @@ def backend() -> Iterator[Backend]:
 
 
 def test_every_strategy_runs_on_the_embedded_model(tmp_path: Path, backend: Backend) -> None:
-    budgets = {name: 4 if name == "ask_me_anything" else 2 for name in STRATEGY_NAMES}
-    config = {n: {"budget": budgets[n], "params": PARAMS.get(n, {})} for n in STRATEGY_NAMES}
+    budgets = {name: 4 if name == "ask_me_anything" else 2 for name in NAMES}
+    config = {n: {"budget": budgets[n], "params": PARAMS.get(n, {})} for n in NAMES}
     db, exp = workspace(tmp_path, config, max_new_tokens=MAX_NEW_TOKENS)
     reports = generate(db, exp, backend=backend)
-    assert [r.strategy for r in reports] == list(STRATEGY_NAMES)
+    assert [r.strategy for r in reports] == list(NAMES)
     for report in reports:
         assert report.failed == 0
         assert report.requested == budgets[report.strategy]
@@ -68,7 +69,9 @@ def test_every_strategy_runs_on_the_embedded_model(tmp_path: Path, backend: Back
         assert (p["status"] == "ok") == (p["reject_reason"] is None)
         if p["status"] == "ok":
             assert p["text"].strip()
-        assert set(json.loads(p["template_version"])) == {s.name for s in strategy.stages}
+        assert set(json.loads(p["template_version"])) == {
+            s.name for s in strategy.template_stages()
+        }
         keys = json.loads(p["request_keys"])
         assert keys, "every strategy makes at least one model call"
         stored = db.execute(
