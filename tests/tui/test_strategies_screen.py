@@ -14,8 +14,6 @@ from tests.tui.helpers import settle, text_of
 from workbench.tui.app import FlamesApp
 from workbench.tui.screens.strategies import StrategiesScreen
 
-pytestmark = pytest.mark.asyncio
-
 
 def test_the_toggle_action_does_not_shadow_textuals() -> None:
     assert "action_toggle" not in StrategiesScreen.__dict__
@@ -23,6 +21,7 @@ def test_the_toggle_action_does_not_shadow_textuals() -> None:
     assert any(b.action == "toggle_strategy" for b in StrategiesScreen.BINDINGS)  # type: ignore[union-attr]
 
 
+@pytest.mark.asyncio
 async def test_the_highlighted_strategy_shows_its_source_note(sample_db: Path) -> None:
     app = FlamesApp(sample_db, start="strategies", cursor_blink=False)
     async with app.run_test(size=(100, 40)) as pilot:
