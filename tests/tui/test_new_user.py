@@ -140,7 +140,13 @@ async def test_absent_signals_say_not_yet(sample_db: Path) -> None:
         assert "near-duplicates: not checked yet" in signals
         assert "not solved yet" in text_of(pilot, "#inspector-solutions")
         assert "not checked yet" in text_of(pilot, "#dup-left")
-        assert "Selection: " in text_of(pilot, "#inspector-selection")
+        verdict = text_of(pilot, "#inspector-selection")
+        assert "Selection: ✗ dropped by policy first" in verdict and "not solved yet" in verdict
+        db.execute("UPDATE problems SET reject_reason = 'no [problem] tag' WHERE id = 29")
+        app.push_screen(InspectorScreen(29))  # rejected by its strategy
+        await settle(pilot, lambda: "29" in text_of(pilot, "#inspector-problem"))
+        verdict = text_of(pilot, "#inspector-selection")
+        assert "✗ dropped" in verdict and "the strategy rejected it (no [problem] tag)" in verdict
 
 
 async def test_experiments_speak_one_vocabulary(sample_db: Path) -> None:

@@ -115,6 +115,8 @@ def selection_verdict(detail: ProblemDetail, selection: Selection) -> Content:
         reasons.append(f"the strategy rejected it ({p['reject_reason'] or 'no reason stored'})")
     if detail.mark and detail.mark[0] in ("keep", "drop"):
         reasons.append(f"marked {detail.mark[0]} by hand")
+    if not detail.kept and p["status"] != "rejected" and not detail.solutions:
+        reasons.append("not solved yet: no solution to train on")
     if not reasons and detail.reasons:
         reasons = list(detail.reasons)
     return (
