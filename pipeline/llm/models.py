@@ -60,7 +60,7 @@ def resolve_model(model: str) -> ModelSource:
 def _folder_source(path: Path, given: str) -> ModelSource:
     merged = path / MERGED_DIR
     if (path / ADAPTER_CONFIG).is_file():
-        if (merged / "config.json").is_file() and (merged / MODEL_FILE).is_file():
+        if _merged_is_current(path):
             return ModelSource(str(merged))  # merged once already: load plain weights
         base = adapter_base(path)
         resolved = resolve_model(base)
@@ -82,6 +82,17 @@ def _folder_source(path: Path, given: str) -> ModelSource:
         f"model path {given}: no config.json there (nor a LoRA adapter_config.json); "
         "give a folder saved with save_pretrained or written by flames train"
     )
+
+
+def _merged_is_current(folder: Path) -> bool:
+    """`folder`/merged exists and was merged from the adapter now in `folder` (same stamp)."""
+    merged = folder / MERGED_DIR
+    if not (merged / "config.json").is_file():
+        return False
+    mine, theirs = read_model_record(folder), read_model_record(merged)
+    if theirs is None:  # a merge killed before its record was written
+        return False
+    return mine is None or mine.get("stamp") == theirs.get("stamp")
 
 
 def adapter_base(folder: str | Path) -> str:
@@ -163,16 +174,15 @@ def merge_adapter(folder: str | Path) -> Path:
     """
     path = Path(folder).expanduser().resolve()
     target = path / MERGED_DIR
-    if (target / MODEL_FILE).is_file():
+    if _merged_is_current(path):
         return target
     if not (path / ADAPTER_CONFIG).is_file():
         raise FlamesError(
             f"{path}: not a LoRA adapter folder (no {ADAPTER_CONFIG}); nothing to merge"
         )
-    import torch
-
-    source = resolve_model(str(path))
-    model, tokenizer = load_causal_lm(source, dtype=torch.float32)
+    source = resolve_model(str(path))  # not current, so this is the adapter on its base
+    # "auto": the base checkpoint's own dtype, so vLLM serves bf16 weights as bf16.
+    model, tokenizer = load_causal_lm(source, dtype="auto")
     scratch = Path(tempfile.mkdtemp(prefix=".merged-", dir=path))
     try:
         model.save_pretrained(str(scratch))
@@ -180,7 +190,7 @@ def merge_adapter(folder: str | Path) -> Path:
         record = dict(read_model_record(path) or {})
         record.update({"format": "full", "merged_from": str(path)})
         (scratch / MODEL_FILE).write_text(json.dumps(record, indent=2), encoding="utf-8")
-        if target.exists():  # a stale folder without the record
+        if target.exists():  # a stale merge (of an earlier adapter in this folder)
             shutil.rmtree(target)
         os.replace(scratch, target)
     finally:

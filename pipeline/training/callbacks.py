@@ -9,7 +9,10 @@ from __future__ import annotations
 import json
 import math
 import os
+import sqlite3
+import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +36,8 @@ class RunRecorder(TrainerCallback):
     """
 
     def __init__(self, *, db_path: str | None, run_id: int | None, record: dict[str, Any]) -> None:
-        self.db = open_db(db_path, migrate=False) if db_path and run_id else None
+        main = os.environ.get("RANK", "0") == "0"  # only the main process writes rows
+        self.db = open_db(db_path, migrate=False) if db_path and run_id and main else None
         self.run_id = run_id
         self.record = record  # flames-model.json of the run, copied into each checkpoint
         self.last_time = time.monotonic()
@@ -46,8 +50,7 @@ class RunRecorder(TrainerCallback):
         self.last_time = time.monotonic()
         self.last_step = state.global_step
         self.last_tokens = 0.0  # TRL counts tokens from zero in each process
-        if self.db is not None and self.run_id is not None:
-            rows.set_progress(self.db, self.run_id, total_steps=state.max_steps)
+        self._write(rows.set_progress, total_steps=state.max_steps)
         events.emit("begin", step=state.global_step, total=state.max_steps)
 
     def on_log(
@@ -72,8 +75,8 @@ class RunRecorder(TrainerCallback):
                 metrics["tokens_per_s"] = (tokens - self.last_tokens) / elapsed
                 self.last_tokens = tokens
             self.last_time, self.last_step = now, state.global_step
-        if self.db is not None and self.run_id is not None and metrics:
-            rows.add_metrics(self.db, self.run_id, state.global_step, metrics)
+        if metrics:
+            self._write(rows.add_metrics, state.global_step, metrics)
         if not summary:
             events.emit("step", step=state.global_step, total=state.max_steps, metrics=metrics)
 
@@ -86,9 +89,17 @@ class RunRecorder(TrainerCallback):
         # A checkpoint is a model too: record its base so it loads like the final folder.
         record = {**self.record, "steps": state.global_step, "checkpoint": True}
         (folder / MODEL_FILE).write_text(json.dumps(record, indent=2), encoding="utf-8")
-        if self.db is not None and self.run_id is not None:
-            rows.add_checkpoint(self.db, self.run_id, state.global_step, str(folder))
+        self._write(rows.add_checkpoint, state.global_step, str(folder))
         events.emit("checkpoint", step=state.global_step, total=state.max_steps, path=str(folder))
+
+    def _write(self, query: Callable[..., None], *args: Any, **kwargs: Any) -> None:
+        """One row write; a workspace that stays locked loses that row, never the training."""
+        if self.db is None or self.run_id is None:
+            return
+        try:
+            query(self.db, self.run_id, *args, **kwargs)
+        except sqlite3.Error as exc:
+            print(f"[flames] could not record {query.__name__}: {exc}", file=sys.stderr)
 
 
 class SaveAtSteps(TrainerCallback):

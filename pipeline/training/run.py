@@ -16,9 +16,8 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -27,27 +26,18 @@ from sqlite_utils import Database
 
 from pipeline.errors import FlamesError
 from pipeline.jobs import JOB_ID_ENV
-from pipeline.llm.models import merge_adapter, resolve_model
+from pipeline.llm.models import resolve_model
 from pipeline.progress import ProgressEvent, Reporter, ignore
 from pipeline.training import events, folder, launch
 from pipeline.training.datafile import DataFile, check_data_file
 from pipeline.training.mapping import load_dtype, lora_kwargs, trainer_kwargs
-from pipeline.training.selection import Evaluator, select_checkpoint, workspace_evaluator
-from pipeline.training.spec import CheckpointScore, TrainResult, TrainSpec
+from pipeline.training.outcome import Finisher, Say
+from pipeline.training.selection import Evaluator
+from pipeline.training.spec import TrainResult, TrainSpec
 from storage import training as rows
 from storage.database import open_db
 
-Say = Callable[[str], None]
 STAGE = "train"
-
-
-@dataclass(frozen=True)
-class Launch:
-    """Everything decided before the worker starts (pure data; see `prepare`)."""
-
-    argv: list[str]
-    plan: dict[str, Any]
-    data: DataFile
 
 
 def train(
@@ -88,7 +78,7 @@ def train(
             tell(
                 f"{out} already holds a finished run ({done.get('steps', '?')} steps): not retrained"
             )
-            finish = _Finish(spec, db, _run_id(db, out), tell, evaluator, selection_on_eval)
+            finish = Finisher(spec, db, _run_id(db, out), tell, evaluator, selection_on_eval)
             return finish(int(done.get("steps") or 0), progress, already_done=True)
         _check_resumable(out, spec, data)
         folder.wait_for_old_worker(out)
@@ -117,7 +107,7 @@ def train(
             threads=launch.cpu_threads(),
         )
         steps = _run_worker(argv, progress, db, run_id)
-        finish = _Finish(spec, db, run_id, tell, evaluator, selection_on_eval)
+        finish = Finisher(spec, db, run_id, tell, evaluator, selection_on_eval)
         return finish(steps, progress, resumed_from=resume.step if resume else None)
 
 
@@ -157,6 +147,8 @@ def _run_worker(
         message = f"cancelled at step {step}; run the same command again to resume"
         if db is not None and run_id is not None:
             rows.finish_run(db, run_id, status="cancelled", error=message)
+        if isinstance(exc, KeyboardInterrupt):
+            raise  # the CLI says how to resume and exits 130
         raise FlamesError(message) from exc
     if code != 0 or error is not None:
         message = error or f"the training worker exited with code {code}; see the output above"
@@ -164,105 +156,6 @@ def _run_worker(
             rows.finish_run(db, run_id, status="failed", error=message)
         raise FlamesError(message)
     return step
-
-
-@dataclass(frozen=True)
-class _Finish:
-    """After the worker: merge if asked, select a checkpoint if asked, mark the run done."""
-
-    spec: TrainSpec
-    db: Database | None
-    run_id: int | None
-    tell: Say
-    evaluator: Evaluator | None
-    selection_on_eval: bool
-
-    def __call__(
-        self,
-        steps: int,
-        progress: Reporter,
-        *,
-        already_done: bool = False,
-        resumed_from: int | None = None,
-    ) -> TrainResult:
-        out = self.spec.out_dir
-        merged = None
-        if self.spec.settings.merge and (out / "adapter_config.json").is_file():
-            self.tell(f"merging the LoRA adapter into full weights: {out}/merged")
-            merged = str(merge_adapter(out))
-        db, run_id = self.db, self.run_id
-        if db is not None and run_id is not None:
-            rows.set_progress(db, run_id, last_step=steps or None)
-            rows.finish_run(db, run_id, status="done")
-        scores, best = self._select(steps, progress)
-        last = folder.newest_checkpoint(out)
-        return TrainResult(
-            run_id=run_id,
-            output_dir=str(out),
-            model_dir=str(out),
-            steps=steps,
-            resumed_from=resumed_from,
-            already_done=already_done,
-            last_checkpoint=str(last.path) if last else None,
-            best=best,
-            checkpoint_scores=scores,
-            merged_dir=merged,
-            final_metrics=rows.latest_metrics(db, run_id) if db and run_id else {},
-        )
-
-    def _select(
-        self, steps: int, progress: Reporter
-    ) -> tuple[tuple[CheckpointScore, ...], CheckpointScore | None]:
-        settings = self.spec.settings
-        if not settings.select_benchmarks:
-            return (), None
-        stored = self._stored_selection()
-        if stored is not None:
-            return stored
-        evaluator = self.evaluator
-        if evaluator is None and self.db is not None:
-            evaluator = workspace_evaluator(self.db, self.run_id)
-        if evaluator is None:
-            self.tell(
-                "checkpoint selection skipped: it stores its evaluations in a workspace (--db)"
-            )
-            return (), None
-        self.tell(
-            f"checkpoint selection on {', '.join(settings.select_benchmarks)}"
-            + (
-                " (also reported: the best-of-K score is optimistic)"
-                if self.selection_on_eval
-                else ""
-            )
-        )
-        return select_checkpoint(
-            self.spec.out_dir,
-            steps,
-            evaluator,
-            settings.select_benchmarks,
-            limit=settings.select_limit,
-            db=self.db,
-            run_id=self.run_id,
-            on_eval_sets=self.selection_on_eval,
-            progress=progress,
-        )
-
-    def _stored_selection(
-        self,
-    ) -> tuple[tuple[CheckpointScore, ...], CheckpointScore | None] | None:
-        """The selection a finished run already recorded (rerunning the command repeats none)."""
-        if self.db is None or self.run_id is None:
-            return None
-        run = rows.get_run(self.db, self.run_id)
-        if run is None or run.best_checkpoint is None:
-            return None
-        scored = tuple(
-            CheckpointScore(c.step, c.path, c.scores)
-            for c in rows.list_checkpoints(self.db, self.run_id)
-            if c.scores is not None
-        )
-        best = next((c for c in scored if c.path == run.best_checkpoint), None)
-        return (scored, best) if best is not None else None
 
 
 def _record_start(
@@ -383,9 +276,8 @@ class _Cancelled(Exception):
 
 @contextmanager
 def _cancel_on_sigterm() -> Iterator[None]:
-    if not _in_main_thread():
-        with nullcontext():
-            yield
+    if not _in_main_thread():  # signal handlers can only be set there
+        yield
         return
 
     def handler(signum: int, frame: FrameType | None) -> None:

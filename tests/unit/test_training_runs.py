@@ -18,7 +18,7 @@ from sqlite_utils import Database
 from pipeline.config.schema import TrainingConfig
 from pipeline.errors import FlamesError
 from pipeline.llm.backend import load_backend
-from pipeline.llm.models import MODEL_FILE
+from pipeline.llm.models import MODEL_FILE, ModelSource, merge_adapter, resolve_model
 from pipeline.llm.request import Request
 from pipeline.llm.spec import ModelSpec, SamplingParams
 from pipeline.progress import ProgressEvent, Reporter
@@ -106,6 +106,11 @@ def test_a_run_is_recorded_resumed_after_a_failure_and_never_retrained(
     finally:
         backend.close()
 
+    # --merge's folder: full weights that the folder then resolves to.
+    merged = merge_adapter(out)
+    assert (merged / "config.json").is_file() and merge_adapter(out) == merged
+    assert resolve_model(str(out)) == ModelSource(str(merged))
+
     # The same command again: nothing retrained, the recorded selection reused.
     again = train(spec, db_path=str(db_path), evaluator=evaluator, say=said.append)
     assert again.already_done and again.best is not None and again.best.step == 1
@@ -129,6 +134,7 @@ def test_a_run_is_recorded_resumed_after_a_failure_and_never_retrained(
     assert [step for step, _ in rows.metric_series(db, run.id, "loss")] == [1, 2, 3]
     done = rows.get_run(db, run.id)
     assert done is not None and done.status == "done" and done.error is None
+    assert resolve_model(str(out)).adapter == str(out)  # the merge of the old adapter is stale
 
 
 def test_wrong_inputs_fail_in_one_line_before_anything_launches(
