@@ -41,8 +41,8 @@ OVERRIDES = (
 
 @click.command(name="train")
 @click.argument("experiment", required=False)
-@click.option("--arm", help="With EXP: the arm to train (default: the experiment's base config).")
-@click.option("--method", type=click.Choice(["sft", "dpo"]), help="File form: the trainer.")
+@click.option("--arm", help="With EXP: the arm to train (default: every arm).")
+@click.option("--method", type=click.Choice(["sft", "dpo"]), help="File form: the trainer [sft].")
 @click.option("--data", type=click.Path(dir_okay=False), help="File form: JSONL or Parquet data.")
 @click.option(
     "--model", help=f"Starting model: folder, Hub id or adapter folder [{EMBEDDED_MODEL}]."
