@@ -149,7 +149,9 @@ def seeds_in_rotation(
 ) -> list[tuple[int, str, str, str | None, str | None]]:
     """`count` seeds from the named sets (all sets when none are named), in id order from
     the `offset`-th, wrapping around: (id, set name, question, answer, solution)."""
-    where = f"WHERE seed_sets.name IN ({', '.join('?' for _ in set_names)})" if set_names else ""
+    where = "WHERE seed_sets.status = 'ready'"  # never a set still being imported
+    if set_names:
+        where += f" AND seed_sets.name IN ({', '.join('?' for _ in set_names)})"
     source = f"FROM seeds JOIN seed_sets ON seed_sets.id = seeds.seed_set_id {where}"
     total = int(db.execute(f"SELECT COUNT(*) {source}", list(set_names)).fetchone()[0])
     if total == 0:
