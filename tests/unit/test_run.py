@@ -21,9 +21,27 @@ from pipeline.flow.runner import StageContext, StageResult
 from pipeline.flow.stages import STAGE_FUNCTIONS
 from pipeline.flow.status import flow_status
 from pipeline.llm.request import Request
+from pipeline.reports.results import results_table
 from tests.unit.strategy_doubles import ScriptedBackend
 
-SECTIONS = ("suggestions", "concepts", "answer", "question", "result", "distractors")
+SECTIONS = (
+    "suggestions",
+    "concepts",
+    "key_concepts",
+    "solution",
+    "answer",
+    "question",
+    "result",
+    "distractors",
+)
+# Different wordings, so near-duplicate detection keeps them apart.
+STORIES = (
+    "A farmer has {n} cows and buys {m} more. How many cows are there now?",
+    "A library lends {n} books on Monday and {m} on Tuesday; how many in total?",
+    "Find the remainder when {n} squared is divided by {m}.",
+    "A train covers {n} km in {m} hours. What is its average speed?",
+    "What is the area of a rectangle with sides {n} cm and {m} cm?",
+)
 
 
 def reply(prompt: str, request: Request) -> str:
@@ -31,7 +49,8 @@ def reply(prompt: str, request: Request) -> str:
     n = zlib.crc32(prompt.encode()) % 90 + 10
     if "\\boxed{}" in prompt:
         return f"Add them up.\nThe total is \\boxed{{{n % 3}}}"
-    problem = f"<problem>A farmer has {n} cows and buys {n % 7 + 2} more. How many now?</problem>"
+    story = STORIES[n % len(STORIES)].format(n=n, m=n % 7 + 2)
+    problem = f"<problem>{story}</problem>"
     return problem + "".join(f"<{tag}>{n} with detail</{tag}>" for tag in SECTIONS)
 
 
@@ -80,9 +99,10 @@ def test_quickstart_reaches_results_for_the_base_row_and_both_arms(
     # Decontamination really ran, against the embedded held-out part.
     decontam = next(o for o in report.outcomes if o.node.stage == "decontaminate")
     assert "champ_heldout" in decontam.summary
-    table = load_results(db, 1)
+    table = results_table(db, "quickstart")  # what `flames results quickstart` prints
     assert [row.arm for row in table.rows] == [BASE_ARM, *arms]
     assert all(cell.n > 0 for row in table.rows for cell in row.cells.values())
+    assert load_results(db, 1).table.rows == table.rows  # the Results screen: the same rows
     # Arm membership was recorded for every arm.
     for arm in arms:
         assert (

@@ -24,7 +24,10 @@ from workbench.tui.screens.filters import FiltersScreen
 from workbench.tui.screens.help import HelpScreen
 from workbench.tui.screens.jobs import JobsScreen
 from workbench.tui.screens.problems import ProblemsScreen
+from workbench.tui.screens.results import ResultsScreen
+from workbench.tui.screens.runs import RunsScreen
 from workbench.tui.screens.seeds import SeedsScreen
+from workbench.tui.screens.steps import StepsScreen
 from workbench.tui.screens.strategies import StrategiesScreen
 from workbench.tui.signals import SignalCache
 from workbench.tui.theming import load_themes
@@ -44,6 +47,9 @@ class FlamesApp(App[None]):
         "filters": FiltersScreen,
         "blend": BlendScreen,
         "jobs": JobsScreen,
+        "runs": RunsScreen,
+        "results": ResultsScreen,
+        "steps": StepsScreen,
         "seeds": SeedsScreen,
         "help": HelpScreen,
     }
@@ -55,6 +61,9 @@ class FlamesApp(App[None]):
         Binding("4", "switch_mode('filters')", "Filters", id="app.filters"),
         Binding("5", "switch_mode('blend')", "Blend", id="app.blend"),
         Binding("6", "switch_mode('jobs')", "Jobs", id="app.jobs"),
+        Binding("7", "switch_mode('runs')", "Runs", id="app.runs"),
+        Binding("8", "switch_mode('results')", "Results", id="app.results"),
+        Binding("9", "switch_mode('steps')", "Steps", id="app.steps"),
         Binding("0", "switch_mode('seeds')", "Seeds", id="app.seeds"),
         Binding("question_mark,f1", "switch_mode('help')", "Help", id="app.help"),
         Binding("f2", "more_keys", "More keys", show=False, id="app.more_keys"),

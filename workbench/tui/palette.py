@@ -26,6 +26,9 @@ SCREENS: dict[str, tuple[str, str]] = {
     "filters": ("4", "Filters: thresholds and policies with live counts"),
     "blend": ("5", "Blend: ratios, budget, FLAMES preset, export"),
     "jobs": ("6", "Jobs: background work, progress, logs, cancel, resume"),
+    "runs": ("7", "Runs: training curves, checkpoints, GPU; launch flames run"),
+    "results": ("8", "Results: arms x benchmarks, deltas, scaling, items"),
+    "steps": ("9", "Steps: per-step DPO traces, values, critical steps, rollouts"),
     "seeds": ("0", "Seeds: import, list and inspect seed sets"),
     "help": ("?", "Help: every key"),
 }

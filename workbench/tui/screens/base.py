@@ -27,6 +27,11 @@ class WorkbenchScreen(Screen[Any]):
         self._focus_main()
 
     def on_mount(self) -> None:
+        from workbench.tui.widgets.screen_bar import ScreenBar
+
+        # Every screen names itself, the other screens and the working experiment (top line).
+        if not self.query(ScreenBar):
+            self.mount(ScreenBar())
         self.call_after_refresh(self._focus_main)
 
     def _focus_main(self) -> None:

@@ -17,6 +17,7 @@ SHORT: dict[str, str] = {
     "experiments": "Exp",
     "strategies": "Strat",
     "problems": "Prob",
+    "seeds": "Seed",
     "filters": "Filt",
     "blend": "Blend",
     "jobs": "Jobs",
@@ -38,7 +39,7 @@ def bar_text(current: str | None, experiment: str | None, width: int) -> Text:
     """The bar for a terminal `width` columns wide (pure, so tests can check every width)."""
     entries = screen_entries()
     right = Text.assemble(("exp ", "dim"), (experiment or "none yet: 1 then n", "bold"))
-    for style in ("full", "short", "keys"):
+    for style in ("full", "short", "compact", "keys"):
         left = Text(" ")
         for mode, key, name in entries:
             label = name if style == "full" else SHORT.get(mode, name)
@@ -47,7 +48,8 @@ def bar_text(current: str | None, experiment: str | None, width: int) -> Text:
                 label = ""
             left.append(key, style="bold reverse" if here else "bold")
             if label:
-                left.append(f" {label}", style="reverse" if here else "")
+                joiner = "" if style == "compact" else " "
+                left.append(f"{joiner}{label}", style="reverse" if here else "")
             left.append(" ")
         # The experiment's name may be cut to 12 columns before the screen names shrink.
         if left.cell_len + min(right.cell_len, 12) + 1 <= width or style == "keys":
