@@ -13,7 +13,18 @@ from workbench.cli.options import db_option
 @click.option(
     "--screen",
     type=click.Choice(
-        ["experiments", "strategies", "problems", "filters", "blend", "jobs", "seeds"]
+        [
+            "experiments",
+            "strategies",
+            "problems",
+            "filters",
+            "blend",
+            "jobs",
+            "runs",
+            "results",
+            "steps",
+            "seeds",
+        ]
     ),
     help="Open on this screen (default: the last one used).",
 )
