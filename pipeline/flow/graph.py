@@ -76,8 +76,12 @@ class Graph:
         """The experiment's arms (the base reference row excluded)."""
         return [arm for arm in self.arm_stages if arm != BASE_ARM]
 
-    def needed(self, arms: Iterable[str] | None = None) -> list[Node]:
-        """The nodes the given arms (default: all, with the base row) need, in run order."""
+    def needed(self, arms: Iterable[str] | None = None, until: str | None = None) -> list[Node]:
+        """The nodes the given arms (default: all, with the base row) need, in run order.
+
+        With `until`, the arms' own stages up to that one, and whatever those need (a DPO
+        arm's dataset needs its SFT student trained first, whatever `until` says).
+        """
         chosen = list(self.arm_stages) if arms is None else list(arms)
         unknown = [a for a in chosen if a not in self.arm_stages]
         if unknown:
@@ -85,8 +89,14 @@ class Graph:
                 f"experiment '{self.experiment}' has no arm '{unknown[0]}' "
                 f"(arms: {', '.join(self.arm_stages)})"
             )
+        last = STAGES.index(until) if until is not None else len(STAGES)
         wanted: set[str] = set()
-        stack = [ident for arm in chosen for ident in self.arm_stages[arm].values()]
+        stack = [
+            ident
+            for arm in chosen
+            for stage, ident in self.arm_stages[arm].items()
+            if STAGES.index(stage) <= last
+        ]
         while stack:
             ident = stack.pop()
             if ident not in wanted:

@@ -111,11 +111,7 @@ def select_nodes(
     for name, stage in (("--until", until),):
         if stage is not None and stage not in STAGES:
             raise ConfigError(f"{name} {stage}: unknown stage (stages: {', '.join(STAGES)})")
-    needed = graph.needed(arms)
-    if until is not None:
-        last = STAGES.index(until)
-        needed = [n for n in needed if STAGES.index(n.stage) <= last]
-    return _stage_order(needed)
+    return _stage_order(graph.needed(arms, until))
 
 
 def _stage_order(nodes: list[Node]) -> list[Node]:

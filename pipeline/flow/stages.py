@@ -14,7 +14,7 @@ import inspect
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pipeline.errors import ConfigError
+from pipeline.errors import ConfigError, FlamesError
 from pipeline.flow.graph import BASE_ARM, arm_plan
 from pipeline.flow.runner import StageContext, StageFunction, StageResult
 from pipeline.progress import ProgressEvent
@@ -254,7 +254,13 @@ def _check_whole_strategies(ctx: StageContext, plan: dict[str, int]) -> None:
 
 
 def dataset_stage(ctx: StageContext) -> StageResult:
-    """The method's training file: the blend itself for SFT; RFT/DPO data from the SFT student."""
+    """The method's training file: the blend itself for SFT; for RFT, DPO and per-step DPO,
+    the SFT student's own samples on the arm's problems (`pipeline.datasets.exports`)."""
+    import dataclasses
+
+    from pipeline.datasets.exports import ExportTarget, export_dpo, export_rft, export_step_dpo
+    from pipeline.llm.backend import load_backend
+
     method = ctx.node.inputs["method"]
     blend = ctx.upstream["blend"]
     if method == "sft":
@@ -263,9 +269,33 @@ def dataset_stage(ctx: StageContext) -> StageResult:
             {"path": blend["path"], "rows": blend["examples"], "method": method},
             digest=str(blend["digest"]),
         )
-    raise ConfigError(
-        f"training.method = '{method}': building its dataset from the SFT student is not "
-        "available in `flames run` yet; use `flames export` for it, or method = 'sft'"
+    exports = {"rft": export_rft, "dpo": export_dpo, "step_dpo": export_step_dpo}
+    kind = method.replace("_", "-")
+    student = str(ctx.upstream["sft_train"]["model"])
+    target = ExportTarget(
+        out=ctx.node_dir() / f"{method}.jsonl",
+        overwrite=True,
+        command=f"flames export {kind} {ctx.config.name} --arm {ctx.arm}",
+    )
+    backend = ctx.backend or load_backend(
+        dataclasses.replace(ctx.config.models.student, model=student)
+    )
+    try:
+        result = exports[method](
+            ctx.db, ctx.config.name, backend, target, arm=ctx.arm, progress=ctx.progress
+        )
+    finally:
+        if ctx.backend is None:
+            backend.close()
+    if result.file is None:
+        raise FlamesError(
+            f"{kind} data for arm '{ctx.arm}' not written: {result.failed} requests to the SFT "
+            "student failed; run again to retry them"
+        )
+    return StageResult(
+        f"{kind} from the SFT student {student}: {result.examples} examples",
+        {"path": str(result.file.path), "rows": result.file.rows, "method": method},
+        digest=result.file.sha256[:16],
     )
 
 

@@ -133,3 +133,27 @@ def test_missing_benchmark_is_an_error_naming_the_fix(
     report = run(db, tmp_path, FakeTrainer(), until="decontaminate")
     skipped = next(o for o in report.outcomes if o.node.stage == "decontaminate")
     assert skipped.status == "done" and "opt-out" in skipped.summary
+
+
+def test_a_dpo_arm_builds_its_pairs_from_its_sft_student(
+    db: Database, tmp_path: Path, no_data: None
+) -> None:
+    from dataclasses import replace
+
+    from pipeline.config.schema import ArmConfig
+    from pipeline.experiments.store import load_experiment, save_experiment
+
+    ensure_experiment(db, "quickstart", "quickstart")
+    config = load_experiment(db, "quickstart")
+    dpo = ArmConfig(name="dpo", factor="training.method", overrides={"training.method": "dpo"})
+    save_experiment(db, replace(config, arms=(*config.arms, dpo)))
+    trainer = FakeTrainer()
+    report = run(db, tmp_path, trainer, arms=["dpo"], until="dataset")
+    assert report.ok, [(o.node.label, o.error) for o in report.outcomes if o.error]
+    stages = [(o.node.stage, o.node.inputs.get("method")) for o in report.outcomes]
+    # The SFT student of the same data (shared with the baseline arm) is trained first,
+    # then samples the DPO pairs; --until dataset does not cut off what dataset needs.
+    assert stages.index(("train", "sft")) < stages.index(("dataset", "dpo"))
+    assert len(trainer.calls) == 1
+    dataset = next(o for o in report.outcomes if o.node.label == "dataset dpo (dpo)")
+    assert dataset.summary.startswith("dpo from the SFT student")
