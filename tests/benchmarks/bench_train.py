@@ -28,6 +28,9 @@ from storage.database import open_db
 STEPS = int(os.environ.get("FLAMES_BENCH_TRAIN_STEPS", "20"))
 ROUNDS = int(os.environ.get("FLAMES_BENCH_TRAIN_ROUNDS", "2"))
 GOAL = 1.05
+# Both sides wait passively for OpenMP work, as the worker does (pipeline/training/worker.py):
+# busy-waiting threads make torch many times slower on a CPU shared with other processes.
+ENV = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE"}
 GSM8K = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "gsm8k" / "train.jsonl"
 
 # The plain script: what a user would write with TRL by hand for the same run.
@@ -104,7 +107,7 @@ def timed(argv: list[str]) -> tuple[float, float]:
     """Wall and CPU seconds of a command and every process under it."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    done = subprocess.run(argv, capture_output=True, text=True)
+    done = subprocess.run(argv, capture_output=True, text=True, env=ENV)
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
