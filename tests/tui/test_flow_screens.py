@@ -145,8 +145,27 @@ def test_snapshot(
     async def loaded(pilot: Pilot[None]) -> None:
         target: Any = pilot.app.screen
         if screen == "runs":
-            await settle(pilot, lambda: bool(target.series.get("loss")))
+            await settle(
+                pilot,
+                lambda: bool(target.series.get("loss")) and "GPU" in text_of(pilot, "#runs-gpu"),
+            )
         else:
             await settle(pilot, lambda: target.view is not None)
 
     assert snap_compare(app, terminal_size=size, run_before=loaded)
+
+
+@pytest.mark.asyncio
+async def test_inspector_shows_solutions_maths_as_unicode_and_raw_on_a_key(flow_db: str) -> None:
+    from workbench.tui.screens.inspector import InspectorScreen
+
+    app = FlamesApp(flow_db, start="problems", cursor_blink=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        screen = InspectorScreen(1)  # the flow's first problem: solved, with LaTeX in its solutions
+        await app.push_screen(screen)
+        await settle(pilot, lambda: screen.detail is not None)
+        assert "√(4)" in text_of(pilot, "#inspector-solutions")
+        await pilot.press("backslash")
+        await settle(pilot)
+        assert "\\sqrt{4}" in text_of(pilot, "#inspector-solutions")

@@ -116,6 +116,12 @@ async def test_inspector_shows_data_exactly_as_stored(sample_db: Path) -> None:
         await settle(pilot)
         app.push_screen(InspectorScreen(4))
         await settle(pilot, lambda: getattr(app.screen, "detail", None) is not None)
+        # Maths shows as Unicode by default (markup-looking data stays literal) ...
+        rendered = " ".join(text_of(pilot, "#inspector-text").split())
+        assert "1/2 [link=x]y[/link]" in rendered and "[b]4[/b]" in rendered
+        # ... and `\` shows the text exactly as stored.
+        await pilot.press("backslash")
+        await settle(pilot)
         shown = " ".join(text_of(pilot, "#inspector-text").split())
         assert " ".join(TRICKY.split()) in shown
         provenance = text_of(pilot, "#inspector-provenance")

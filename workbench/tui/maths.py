@@ -9,10 +9,13 @@ text: callers show it as `rich.text.Text`, never as markup.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from functools import lru_cache
 
 from pylatexenc import latex2text, latexwalker, macrospec
+
+from pipeline.problems.browse import ProblemDetail
 
 # Something that only LaTeX writes: a command, \( \[, or $...$ holding ^ _ { or \.
 _LATEX_HINT = re.compile(r"\\[A-Za-z]+|\\[(\[]|\$[^$\n]*[\\^_{][^$\n]*\$")
@@ -84,3 +87,16 @@ def _tidy(text: str) -> str:
         if line.strip() or (out and out[-1]):
             out.append(line.strip() if not line.startswith("    ") else line[4:])
     return "\n".join(out).strip("\n")
+
+
+def with_maths(detail: ProblemDetail) -> ProblemDetail:
+    """A problem's detail with its text, seed and solutions rendered (for the inspector)."""
+    seed = detail.seed
+    if seed is not None and seed.get("question"):
+        seed = {**seed, "question": render_maths(str(seed["question"]))}
+    return dataclasses.replace(
+        detail,
+        problem={**detail.problem, "text": render_maths(str(detail.problem.get("text") or ""))},
+        seed=seed,
+        solutions=[{**s, "text": render_maths(str(s.get("text") or ""))} for s in detail.solutions],
+    )

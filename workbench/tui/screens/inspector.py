@@ -16,9 +16,11 @@ from pipeline.problems.browse import ProblemDetail, load_detail
 from pipeline.selection import Selection
 from storage.settings import set_mark
 from workbench.tui import inspection
+from workbench.tui.maths import with_maths
 from workbench.tui.screens.base import WorkbenchScreen
 from workbench.tui.widgets.field import Field
 from workbench.tui.widgets.key_bar import KeyBar
+from workbench.tui.widgets.math_text import RAW_KEY
 from workbench.tui.widgets.problem_table import ProblemTable
 
 
@@ -34,6 +36,7 @@ class InspectorScreen(WorkbenchScreen):
         Binding("n", "note", "Note", id="inspector.note"),
         Binding("right_square_bracket", "step(1)", "Next", id="inspector.next"),
         Binding("left_square_bracket", "step(-1)", "Previous", id="inspector.prev"),
+        Binding(RAW_KEY, "toggle_raw", "Raw/maths", id="inspector.raw"),
     ]
 
     class Loaded(Message):
@@ -49,6 +52,7 @@ class InspectorScreen(WorkbenchScreen):
         self.problem_id = problem_id
         self.table = table
         self.detail: ProblemDetail | None = None
+        self.raw = False  # LaTeX as Unicode (pipeline data shown raw with the \\ key)
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="inspector"):
@@ -91,19 +95,24 @@ class InspectorScreen(WorkbenchScreen):
         if detail is None:
             self.query_one("#inspector-problem", Static).update(f"No problem {self.problem_id}.")
             return
+        shown = detail if self.raw else with_maths(detail)
         self._set("#inspector-problem", inspection.header(detail))
         self._set(
             "#inspector-text",
             inspection.lines(
-                [Content(str(detail.problem["text"])), Content(""), inspection.reference(detail)]
+                [Content(str(shown.problem["text"])), Content(""), inspection.reference(detail)]
             ),
         )
         self._show_mark()
-        self._set("#inspector-provenance", inspection.provenance(detail))
-        self._set("#inspector-solutions", inspection.solutions(detail))
+        self._set("#inspector-provenance", inspection.provenance(shown))
+        self._set("#inspector-solutions", inspection.solutions(shown))
         self._set("#inspector-scores", inspection.signals(detail))
         self._show_duplicates(detail)
         self._set("#inspector-decontam", inspection.decontamination(detail))
+
+    def action_toggle_raw(self) -> None:
+        self.raw = not self.raw
+        self._show(self.detail)
 
     def _set(self, selector: str, content: Content) -> None:
         self.query_one(selector, Static).update(content)

@@ -17,7 +17,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 from textual_plotext import PlotextPlot
 
 from pipeline.flow.results import ResultsView, load_results, similar_training_problems
@@ -25,6 +25,7 @@ from pipeline.flow.scaling import ScalingCurve
 from pipeline.reports.results import Average, Cell, Row
 from storage.evaluation import item_rows
 from workbench.tui.screens.base import WorkbenchScreen
+from workbench.tui.widgets.key_bar import KeyBar
 from workbench.tui.widgets.math_text import RAW_KEY, MathText, toggle_raw
 
 ITEMS_PAGE = 500
@@ -89,7 +90,7 @@ class ResultsScreen(WorkbenchScreen):
             with Vertical(id="result-item"):
                 yield MathText(id="result-question")
                 yield MathText(id="result-output")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one("#results-scaling").display = False

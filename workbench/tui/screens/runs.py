@@ -14,7 +14,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 from textual_plotext import PlotextPlot
 
 from pipeline.flow.commands import ACTIONS, flow_command
@@ -31,6 +31,7 @@ from storage.training import (
 from workbench.jobs.launcher import launch_job, resume_job
 from workbench.tui.gpu import gpu_lines
 from workbench.tui.screens.base import WorkbenchScreen
+from workbench.tui.widgets.key_bar import KeyBar
 
 REFRESH_S = 1.0
 # The curves drawn, in order, when a run logged them (TRL's names).
@@ -89,10 +90,12 @@ class RunsScreen(WorkbenchScreen):
                 yield Static("", id="runs-stats", markup=False)
                 yield Static("", id="runs-gpu", markup=False)
         yield Static("", id="runs-form", markup=False)
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
-        self.query_one("#runs", DataTable).add_columns("run", "arm", "method", "status", "step")
+        table = self.query_one("#runs", DataTable)
+        for name, width in (("run", 4), ("arm", 16), ("method", 8), ("status", 9), ("step", 9)):
+            table.add_column(name, width=width)  # fixed: live updates never shift the layout
         self.set_interval(REFRESH_S, self._tick)
         self._load_gpu()
         self._tick()

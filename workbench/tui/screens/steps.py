@@ -12,7 +12,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from storage.traces import (
     TraceDetail,
@@ -23,6 +23,7 @@ from storage.traces import (
     trace_sets,
 )
 from workbench.tui.screens.base import WorkbenchScreen
+from workbench.tui.widgets.key_bar import KeyBar
 from workbench.tui.widgets.math_text import RAW_KEY, MathText, toggle_raw
 
 PAGE = 200
@@ -71,7 +72,7 @@ class StepsScreen(WorkbenchScreen):
                 yield DataTable(id="steps", cursor_type="row")
                 yield Static("", id="steps-focus-label", markup=False)
                 yield MathText(id="steps-focus")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one("#traces", DataTable).add_columns("trace", "item", "steps", "c")
