@@ -127,6 +127,15 @@ def losses(db_path: Path, out: Path) -> list[float]:
     return [value for _, value in rows.metric_series(db, run.id, "loss")]
 
 
+def halves(curve: list[float]) -> str:
+    """Mean loss of the first and second half of a run (single steps are noisy)."""
+    half = len(curve) // 2
+    if not half:
+        return ""
+    first, second = sum(curve[:half]) / half, sum(curve[-half:]) / half
+    return f" (mean {first:.3f} -> {second:.3f}: {'falling' if second < first else 'NOT falling'})"
+
+
 def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="bench-train-"))
     db_path = work / "flames.db"
@@ -178,6 +187,7 @@ def main() -> None:
     print(
         f"SFT 10 steps (batch 4, 16 examples): {took:.1f} s; loss "
         + " ".join(f"{x:.2f}" for x in curve)
+        + halves(curve)
     )
     pairs = write_jsonl(work / "pairs.jsonl", dpo_rows(gsm8k_rows(16)))
     took = flames_train(
@@ -190,6 +200,7 @@ def main() -> None:
     print(
         f"DPO 6 steps from the SFT output: {took:.1f} s; loss "
         + " ".join(f"{x:.3f}" for x in curve)
+        + halves(curve)
     )
     print(f"(outputs in {work})")
 
