@@ -61,6 +61,9 @@ def reply(prompt: str, request: Request) -> str:
         # Samples disagree on odd problems, so `strict` keeps fewer than `first`.
         answer = n % 3 + (request.sample_index if n % 2 else 0)
         return f"We add: $\\frac{{{n}}}{{2}} + \\sqrt{{4}}$.\nThe total is \\boxed{{{answer}}}"
+    if "Here is a math problem:" in prompt:  # distraction insertion: the seed plus a detail
+        seed = prompt.split("Here is a math problem:", 1)[1].split("\n\nAdd ", 1)[0].strip()
+        return f"<problem>{seed} A neighbour keeps {n} goats in a red barn.</problem>"
     story = STORIES[n % len(STORIES)].format(n=n, m=n % 7 + 2)
     problem = f"<problem>{story}</problem>"
     return problem + "".join(f"<{tag}>{n} with detail</{tag}>" for tag in SECTIONS)
@@ -112,7 +115,12 @@ def add_trace(db: Database) -> None:
     steps = ["First, $x = \\frac{6}{2} = 3$.", "Then $3 + 4 = 7$.", "So the answer is $9$."]
     text = "\n".join(steps)
     trace_set = ensure_trace_set(
-        db, "tui-sample", experiment_id=1, arm="first", model="scripted", params_json="{}"
+        db,
+        "tui-sample",
+        experiment_id=1,
+        arm="suggester_editor",
+        model="scripted",
+        params_json="{}",
     )
     insert_traces(
         db,

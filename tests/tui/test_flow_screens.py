@@ -47,7 +47,7 @@ async def test_runs_shows_curves_checkpoints_and_the_command_it_launches(flow_db
     async with app.run_test(size=(100, 30)) as pilot:
         screen: Any = app.screen
         await settle(pilot, lambda: bool(screen.series.get("loss")))
-        assert table(pilot, "#runs").row_count == 2  # first and strict train apart
+        assert table(pilot, "#runs").row_count == 2  # one student per arm
         assert len(screen.series["loss"]) == 12
         stats = text_of(pilot, "#runs-stats")
         assert "steps/s" in stats and "step 12: score 0.300 ◆best" not in stats  # no best chosen
@@ -57,7 +57,7 @@ async def test_runs_shows_curves_checkpoints_and_the_command_it_launches(flow_db
         await pilot.press("a", "m")
         await settle(pilot)
         form = text_of(pilot, "#runs-form")
-        assert "flames run quickstart --arm first --until train --db flows.db" in form
+        assert "flames run quickstart --arm suggester_editor --until train --db flows.db" in form
         top = str(app.screen.query_one("ScreenBar").render())
         assert "Runs" in top and "quickstart" in top
 
@@ -71,8 +71,8 @@ async def test_results_table_drill_down_and_scaling(flow_db: str) -> None:
         grid = table(pilot, "#results")
         assert [str(grid.get_row_at(i)[0]) for i in range(grid.row_count)] == [
             "base",
-            "first",
-            "strict",
+            "suggester_editor",
+            "distraction_insertion",
         ]
         assert "flames results quickstart" in text_of(pilot, "#results-header")
         grid.move_cursor(row=1, column=1)

@@ -77,9 +77,12 @@ def test_invalid_toml_points_at_the_line() -> None:
 
 def test_arm_overrides_change_one_factor() -> None:
     config = parse_config(preset_text("quickstart"))
-    strict = arm_config(config, next(arm for arm in config.arms if arm.name == "strict"))
-    assert strict.filter.policy == "strict"
-    assert strict.models == config.models and strict.strategies == config.strategies
+    arm = arm_config(
+        config, next(arm for arm in config.arms if arm.name == "distraction_insertion")
+    )
+    assert not arm.strategies["suggester_editor"].enabled
+    assert arm.strategies["distraction_insertion"] == config.strategies["distraction_insertion"]
+    assert arm.models == config.models and arm.filter == config.filter
 
 
 def test_toml_round_trip() -> None:
@@ -102,7 +105,7 @@ def test_experiment_lifecycle(db: Database, tmp_path: Path) -> None:
     arms = db.execute(
         "SELECT name, is_baseline FROM arms WHERE experiment_id = ?", [created.experiment_id]
     ).fetchall()
-    assert arms == [("first", 1), ("strict", 0)]
+    assert sorted(arms) == [("distraction_insertion", 0), ("suggester_editor", 1)]
 
 
 def test_save_experiment_validates_and_persists(db: Database) -> None:

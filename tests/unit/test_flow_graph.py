@@ -11,13 +11,6 @@ from pipeline.errors import ConfigError
 from pipeline.flow.graph import BASE_ARM, SHARED_STAGES, build_graph
 from pipeline.flow.runner import select_nodes
 
-STRATEGIES = """
-[strategies.suggester_editor]
-budget = 8
-[strategies.iqc]
-budget = 4
-"""
-
 
 def config_with(arms: str, extra: str = "") -> Any:
     text = preset_text("quickstart").split("[[arms]]")[0]
@@ -67,17 +60,18 @@ def test_strategy_arms_share_one_generation_over_the_union_of_their_plans() -> N
     arms = """
 [[arms]]
 name = "se"
-overrides = { "strategies.iqc.enabled" = false, "strategies.taxonomy_key_concepts.enabled" = false, "strategies.distraction_insertion.enabled" = false }
+overrides = { "strategies.distraction_insertion.enabled" = false }
 [[arms]]
-name = "iqc"
-overrides = { "strategies.suggester_editor.enabled" = false, "strategies.taxonomy_key_concepts.enabled" = false, "strategies.distraction_insertion.enabled" = false }
+name = "di"
+overrides = { "strategies.suggester_editor.enabled" = false }
 """
     graph = build_graph(config_with(arms))
     generate = next(n for n in graph.nodes.values() if n.stage == "generate")
-    assert set(generate.inputs["strategies"]) == {"suggester_editor", "iqc"}
-    select = {arm: graph.nodes[graph.arm_stages[arm]["select"]] for arm in ("se", "iqc")}
-    assert select["se"].inputs["plan"] == {"suggester_editor": 4}
-    assert select["iqc"].inputs["plan"] == {"iqc": 2}
+    assert set(generate.inputs["strategies"]) == {"suggester_editor", "distraction_insertion"}
+    select = {arm: graph.nodes[graph.arm_stages[arm]["select"]] for arm in ("se", "di")}
+    assert select["se"].inputs["plan"] == {"suggester_editor": 8}
+    assert select["di"].inputs["plan"] == {"distraction_insertion": 8}
+    assert shared_between(graph, "se", "di") == set(SHARED_STAGES)
 
 
 def test_larger_budget_in_one_arm_raises_the_shared_plan() -> None:
@@ -86,11 +80,11 @@ def test_larger_budget_in_one_arm_raises_the_shared_plan() -> None:
 name = "small"
 [[arms]]
 name = "big"
-overrides = { "strategies.iqc.budget" = 9 }
+overrides = { "strategies.suggester_editor.budget" = 11 }
 """
     graph = build_graph(config_with(arms))
     generate = next(n for n in graph.nodes.values() if n.stage == "generate")
-    assert generate.inputs["strategies"]["iqc"]["budget"] == 9
+    assert generate.inputs["strategies"]["suggester_editor"]["budget"] == 11
 
 
 def test_dpo_arm_trains_from_the_sft_student_of_the_same_data() -> None:

@@ -49,6 +49,9 @@ def reply(prompt: str, request: Request) -> str:
     n = zlib.crc32(prompt.encode()) % 90 + 10
     if "\\boxed{}" in prompt:
         return f"Add them up.\nThe total is \\boxed{{{n % 3}}}"
+    if "Here is a math problem:" in prompt:  # distraction insertion: the seed plus a detail
+        seed = prompt.split("Here is a math problem:", 1)[1].split("\n\nAdd ", 1)[0].strip()
+        return f"<problem>{seed} A neighbour keeps {n} goats in a red barn.</problem>"
     story = STORIES[n % len(STORIES)].format(n=n, m=n % 7 + 2)
     problem = f"<problem>{story}</problem>"
     return problem + "".join(f"<{tag}>{n} with detail</{tag}>" for tag in SECTIONS)
@@ -123,6 +126,9 @@ def test_missing_benchmark_is_an_error_naming_the_fix(
     from pipeline.experiments.store import load_experiment, save_experiment
 
     config = load_experiment(db, "quickstart")
+    # Attempt budgets: fill-to-target would already need the benchmark while generating.
+    attempts = {name: replace(s, budget_mode="attempts") for name, s in config.strategies.items()}
+    config = replace(config, strategies=attempts)
     save_experiment(db, replace(config, filter=replace(config.filter, decontam_against=("gsm8k",))))
     report = run(db, tmp_path, FakeTrainer(), until="decontaminate")
     failed = next(o for o in report.outcomes if o.node.stage == "decontaminate")

@@ -40,7 +40,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "eval": ("workbench.cli.eval", "Evaluate a model on named math benchmarks."),
     "results": ("workbench.cli.results", "The arms x benchmarks table of an experiment."),
     "tui": ("workbench.cli.tui", "Open the terminal workbench."),
-    "run": ("workbench.cli.run", "Run the quickstart pipeline end to end."),
+    "run": ("workbench.cli.run", "Run an experiment's arms end to end (default: the quickstart)."),
     "jobs": ("workbench.cli.jobs", "Start, list, follow, cancel and resume background jobs."),
 }
 
