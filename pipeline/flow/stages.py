@@ -384,8 +384,9 @@ def eval_stage(ctx: StageContext) -> StageResult:
     scores = ", ".join(
         f"{name} {b.score.accuracy:.1%} of {b.score.n}" for name, b in report.benchmarks.items()
     )
+    who = "the untrained student" if ctx.arm == BASE_ARM else f"arm {ctx.arm}'s student"
     return StageResult(
-        f"{model.model}: {scores}",
+        f"{who}: {scores}",
         {"runs": {name: b.run_id for name, b in report.benchmarks.items()}},
         failures=report.failed,
     )
