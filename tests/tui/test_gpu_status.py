@@ -11,7 +11,7 @@ def test_nvidia_smi_rows_become_one_line_per_gpu() -> None:
     text = "0, NVIDIA H100 80GB HBM3, 40960, 81559, 97\n1, NVIDIA H100 80GB HBM3, 512, 81559, 0\n"
     states = gpu.parse_nvidia_smi(text)
     assert [s.index for s in states] == [0, 1]
-    assert states[0].line() == "GPU0 NVIDIA H100 80GB HB: 40.0/80 GiB, 97% busy"
+    assert states[0].line() == "GPU0 NVIDIA H100 80GB H: 40.0/80 GiB, 97% busy"
     assert gpu.parse_nvidia_smi("No devices were found\n") == []
 
 
