@@ -153,3 +153,17 @@ def test_until_and_arm_choose_nodes() -> None:
 def test_no_arms_is_one_default_arm() -> None:
     graph = build_graph(config_with(""))
     assert graph.arms == ["default"]
+
+
+def test_blend_ratio_arms_share_everything_up_to_the_blend() -> None:
+    arms = """
+[[arms]]
+name = "flames"
+baseline = true
+overrides = { "blend.ratios" = { suggester_editor = 0.5, distraction_insertion = 0.5 } }
+[[arms]]
+name = "mostly_se"
+overrides = { "blend.ratios" = { suggester_editor = 0.9, distraction_insertion = 0.1 } }
+"""
+    graph = build_graph(config_with(arms))
+    assert shared_between(graph, "flames", "mostly_se") == {*SHARED_STAGES, "select"}
