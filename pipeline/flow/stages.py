@@ -10,7 +10,6 @@ its dependents key on.
 from __future__ import annotations
 
 import hashlib
-import inspect
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,22 +29,15 @@ def generate_stage(ctx: StageContext) -> StageResult:
     from pipeline.generation.generate import generate
 
     stored = load_experiment(ctx.db, ctx.config.name)
-    kwargs: dict[str, Any] = {}
-    if _plan_of(stored) != _plan_of(ctx.config):
-        if "config" not in inspect.signature(generate).parameters:
-            raise ConfigError(
-                f"experiment '{ctx.config.name}': an arm raises a strategy's budget or enables "
-                "a strategy the base config does not run; give the base config the largest "
-                "budget (arms may lower or disable it)"
-            )
-        kwargs["config"] = ctx.config
+    # The union of the arms' plans, when an arm raises a budget or adds a strategy.
+    union = ctx.config if _plan_of(stored) != _plan_of(ctx.config) else None
     reports = generate(
         ctx.db,
         ctx.config.name,
         backend=ctx.backend,
         progress=ctx.progress,
         data_dir=ctx.data_dir,
-        **kwargs,
+        config=union,
     )
     produced = sum(r.produced for r in reports)
     rejected = sum(r.rejected_total for r in reports)

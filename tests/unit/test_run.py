@@ -163,3 +163,27 @@ def test_a_dpo_arm_builds_its_pairs_from_its_sft_student(
     assert len(trainer.calls) == 1
     dataset = next(o for o in report.outcomes if o.node.label == "dataset dpo (dpo)")
     assert dataset.summary.startswith("dpo from the SFT student")
+
+
+def test_an_arm_with_a_larger_budget_raises_the_shared_generation(
+    db: Database, tmp_path: Path, no_data: None
+) -> None:
+    from dataclasses import replace
+
+    from pipeline.config.schema import ArmConfig
+    from pipeline.experiments.store import load_experiment, save_experiment
+
+    ensure_experiment(db, "quickstart", "quickstart")
+    config = load_experiment(db, "quickstart")
+    attempts = {
+        n: replace(s, budget_mode="attempts", budget=2) for n, s in config.strategies.items()
+    }
+    big = ArmConfig(name="big", overrides={"strategies.suggester_editor.budget": 4})
+    save_experiment(db, replace(config, strategies=attempts, arms=(*config.arms, big)))
+    report = run(db, tmp_path, FakeTrainer(), until="select")
+    assert report.ok, [(o.node.label, o.error) for o in report.outcomes if o.error]
+    count = "SELECT COUNT(*) FROM problems WHERE strategy = 'suggester_editor'"
+    assert db.execute(count).fetchone()[0] == 4  # the union plan: the big arm's budget
+    owned = "SELECT COUNT(*) FROM arm_problems WHERE arm = ?"
+    assert db.execute(owned, ["big"]).fetchone()[0] == 4 + 2  # its 4 and distraction's 2
+    assert db.execute(owned, ["suggester_editor"]).fetchone()[0] == 2  # the plan's prefix
