@@ -107,6 +107,7 @@ def generate(
     trainer: QftTrainer | None = None,
     max_attempts: int = 3,
     retry_failed: bool = True,
+    config: ExperimentConfig | None = None,
 ) -> list[StrategyReport]:
     """Generate problems for `experiment`; one report per strategy run.
 
@@ -122,8 +123,10 @@ def generate(
         data_dir: where named benchmarks live, for `kept` mode's decontamination count.
         trainer: how QFT fine-tunes its model (default: `pipeline.training`).
         max_attempts, retry_failed: the engine's retry policy for failed requests.
+        config: the config to run instead of the stored one (`flames run`: the union of
+            every arm's strategies).
     """
-    config = load_experiment(db, experiment)
+    config = config or load_experiment(db, experiment)
     run = _Run(
         db=db,
         config=config,
