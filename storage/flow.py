@@ -193,14 +193,14 @@ def problems_by_slot(db: Database, experiment_id: int, slot_keys: Sequence[str])
 
 
 def strategy_prefix(
-    db: Database, experiment_id: int, strategy: str, n: int, *, kept_only: bool
+    db: Database, experiment_id: int, strategy: str, n: int | None, *, kept_only: bool
 ) -> list[int]:
-    """The first `n` problems generated for `strategy` (only status 'ok' ones if `kept_only`)."""
+    """The first `n` (None: all) problems generated for `strategy` (only 'ok' if `kept_only`)."""
     status = "AND status = 'ok'" if kept_only else ""
     rows = db.execute(
         f"SELECT id FROM problems WHERE experiment_id = ? AND strategy = ? {status}"
         " ORDER BY id LIMIT ?",
-        [experiment_id, strategy, n],
+        [experiment_id, strategy, -1 if n is None else n],
     ).fetchall()
     return [int(r[0]) for r in rows]
 

@@ -149,7 +149,17 @@ def build_graph(config: ExperimentConfig) -> Graph:
         stages = dict(shared)
         select = builder.add(
             "select",
-            {"plan": arm_plan(cfg), "filter": _filter_inputs(cfg)},
+            {
+                "plan": arm_plan(cfg),
+                # Strategies the arm runs at the shared run's full budget: it owns all of
+                # their problems (a fill-to-target round may overshoot the budget).
+                "whole": sorted(
+                    name
+                    for name, budget in arm_plan(cfg).items()
+                    if budget >= union.strategies[name].budget
+                ),
+                "filter": _filter_inputs(cfg),
+            },
             (generate, dedup, decontam, solve),
             cfg,
             (arm,),

@@ -160,19 +160,21 @@ def _judge(ctx: StageContext) -> tuple[int, int]:
 def select_stage(ctx: StageContext) -> StageResult:
     """Record the arm's problems (its prefix of each strategy) and what its policy keeps.
 
-    An arm owns, per strategy it enables, the first `budget` problems generated for that
-    strategy (attempts in `attempts` mode, kept problems in `kept` mode): the shared run is
-    the largest plan, and a plan is a prefix of any larger one.
+    An arm owns every problem of a strategy it runs at the shared run's budget, and of a
+    strategy it runs at a lower budget the first `budget` problems generated (attempts in
+    `attempts` mode, kept problems in `kept` mode): the shared run is the largest plan, and
+    a plan is a prefix of any larger one.
     """
     from pipeline.selection.selection import JOINS, Selection, kept_condition
 
+    whole = set(ctx.node.inputs.get("whole", ()))
     members: list[int] = []
     for strategy, budget in arm_plan(ctx.config).items():
         members += rows.strategy_prefix(
             ctx.db,
             ctx.experiment_id,
             strategy,
-            budget,
+            None if strategy in whole else budget,
             kept_only=_kept_mode(ctx.config, strategy),
         )
     for arm in ctx.node.arms:
