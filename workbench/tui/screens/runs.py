@@ -194,6 +194,8 @@ class RunsScreen(WorkbenchScreen):
                 for c in checkpoints[-4:]
             ),
         ]
+        if run.job_id is not None:
+            lines.append(f"c/r: flames jobs cancel|resume {run.job_id}")
         if run.error:
             lines.append(f"error: {run.error[:120]}")
         stats.update("\n".join(lines))
