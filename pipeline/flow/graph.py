@@ -297,10 +297,8 @@ def arm_plan(config: ExperimentConfig) -> dict[str, int]:
 
 def generate_inputs(config: ExperimentConfig) -> dict[str, Any]:
     return {
-        "strategies": {
-            name: {"budget": s.budget, "params": s.params}
-            for name, s in config.enabled_strategies().items()
-        },
+        # every strategy setting (budget, mode, cap, params) changes what is generated
+        "strategies": {name: _asdict(s) for name, s in config.enabled_strategies().items()},
         "seed_sets": [_asdict(s) for s in config.seed_sets],
         "seed": config.experiment.seed,
         "generator": _model_inputs(config.models.generator),
@@ -333,8 +331,12 @@ def solve_inputs(config: ExperimentConfig, configs: dict[str, ExperimentConfig])
 
 
 def dataset_inputs(config: ExperimentConfig) -> dict[str, Any]:
-    training = _asdict(config.training)
-    return {"method": config.training.method, "training": training}
+    return {
+        "method": config.training.method,
+        "training": _asdict(config.training),
+        # how RFT/DPO/per-step DPO sample, pair and split (unused by an SFT dataset)
+        "datasets": _asdict(config.datasets),
+    }
 
 
 def train_inputs(config: ExperimentConfig) -> dict[str, Any]:

@@ -111,8 +111,7 @@ def eval_stage(ctx: StageContext) -> StageResult:
     """The arm's trained student (or, for the base row, the untrained one) on the benchmarks."""
     import dataclasses
 
-    from pipeline.benchmarks.registry import Prompt
-    from pipeline.evaluation.harness import Attachment, evaluate
+    from pipeline.evaluation.harness import Attachment, config_prompt, evaluate
 
     evaluation = ctx.config.evaluation
     student = ctx.config.models.student
@@ -129,13 +128,12 @@ def eval_stage(ctx: StageContext) -> StageResult:
             checkpoint=trained.get("checkpoint"),
             checkpoint_step=trained.get("checkpoint_step"),
         )
-    prompt = Prompt(evaluation.prompt, evaluation.system) if evaluation.prompt else None
     report = evaluate(
         ctx.db,
         model,
         list(evaluation.benchmarks),
         sampling=ctx.config.sampling.eval,
-        prompt=prompt,
+        prompt=config_prompt(evaluation),
         data_dir=evaluation.data_dir or ctx.data_dir,
         limit=evaluation.limit,
         attach=attach,
