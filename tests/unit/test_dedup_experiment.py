@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -150,3 +151,25 @@ def test_cli_runs_both_commands_on_an_experiment(
     assert missing.returncode == 1 and "benchmark 'gsm8k': no data dir given" in missing.stderr
     nofile = flames("dedup", "missing.jsonl")
     assert nofile.returncode == 1 and "missing.jsonl: no such file" in nofile.stderr
+
+
+def test_dedup_of_an_experiment_defaults_to_the_threshold_flames_run_stores(
+    db: Database, db_path: Path
+) -> None:
+    """The TUI's `d` runs `flames dedup EXP` bare: it must store what `flames run` would."""
+    from pipeline.experiments.store import create_experiment, load_experiment, save_experiment
+
+    config = create_experiment(db, "quick", preset="quickstart").config
+    looser = dataclasses.replace(
+        config, filter=dataclasses.replace(config.filter, near_dup_max=0.8)
+    )
+    save_experiment(db, looser)
+    assert load_experiment(db, "quick").filter.near_dup_max == 0.8
+    result = subprocess.run(
+        [sys.executable, "-m", "workbench.cli", "dedup", "quick", "--db", str(db_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "pairs with similarity >= 0.8" in result.stdout

@@ -93,7 +93,7 @@ def test_generate_reports_and_resumes_without_a_model(
     code, out, err = flames(capsys, "generate", exp, "--db", db_path)
     assert code == 0, err
     lines = out.splitlines()
-    assert lines[0].split() == ["strategy", "requested", "produced", "rejected", "failed"]
+    assert lines[0].split() == ["strategy", "requested", "generated", "rejected", "failed"]
     assert lines[1].split() == ["zero_shot_generation", "2", "0", "2", "0"]
     assert "rejected 2 x empty" in lines[2]
     assert lines[3].split() == ["fobar", "2", "2", "0", "0"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 from rich.console import Console
 
@@ -11,6 +13,9 @@ from pipeline.dedup.scoring import DEFAULT_SCORER, SCORERS
 from pipeline.dedup.search import SearchOptions
 from workbench.cli.options import db_option, open_workspace, stage_locked
 from workbench.cli.progress import reporter_bar
+
+if TYPE_CHECKING:
+    from sqlite_utils import Database
 
 console = Console(stderr=True)
 
@@ -27,15 +32,26 @@ def print_summary(summary: DedupSummary, threshold: float) -> None:
     click.echo(f"done in {summary.seconds:.1f} s")
 
 
+FILE_THRESHOLD = 0.9
+
+
+def experiment_threshold(db: Database, experiment: str) -> float:
+    """The threshold `flames run` stores an experiment's pairs at, so the TUI's `d` agrees."""
+    from pipeline.experiments.store import load_experiment
+    from pipeline.flow.graph import arm_configs, dedup_threshold
+
+    return dedup_threshold(arm_configs(load_experiment(db, experiment)))
+
+
 @click.command(name="dedup")
 @click.argument("source")
 @click.option(
     "--threshold",
     "-t",
     type=click.FloatRange(0.0, 1.0, min_open=True),
-    default=0.9,
-    show_default=True,
-    help="Pairs with similarity >= T are near-duplicates.",
+    default=None,
+    help="Pairs with similarity >= T are near-duplicates. Default: 0.9 for a file; for an "
+    "experiment, what `flames run` stores (its arms' lowest near_dup_max, at most 0.9).",
 )
 @click.option(
     "--pairs-out",
@@ -78,7 +94,7 @@ def print_summary(summary: DedupSummary, threshold: float) -> None:
 @db_option
 def command(
     source: str,
-    threshold: float,
+    threshold: float | None,
     pairs_out: str | None,
     clusters_out: str | None,
     text_field: str | None,
@@ -96,8 +112,12 @@ def command(
     so the TUI's threshold is a query.
     """
     options = SearchOptions(scorer=scorer)
+    file_mode = is_file_source(source)
+    db = None if file_mode else open_workspace(db_path)
+    if threshold is None:
+        threshold = FILE_THRESHOLD if db is None else experiment_threshold(db, source)
     with reporter_bar("dedup") as update:
-        if is_file_source(source):
+        if db is None:
             summary = dedup_file(
                 source,
                 threshold,
@@ -116,7 +136,6 @@ def command(
                 )
             from pipeline.dedup.experiment import dedup_experiment
 
-            db = open_workspace(db_path)
             with stage_locked(db, "dedup", source):
                 summary = dedup_experiment(
                     db,

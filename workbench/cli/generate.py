@@ -1,4 +1,4 @@
-"""`flames generate`: run an experiment's strategies and report what they produced."""
+"""`flames generate`: run an experiment's strategies and report what they generated."""
 
 from __future__ import annotations
 
@@ -50,7 +50,7 @@ def command(
 
     Resumable: slots already stored are skipped and finished model calls come from
     the request cache, so running the same command again continues where it stopped.
-    Prints per strategy: requested, produced, and rejected by reason; for a strategy with
+    Prints per strategy: requested, generated, and rejected by reason; for a strategy with
     budget_mode = "kept", the rounds it took to reach its target of surviving problems.
     """
     db = open_workspace(db_path)
@@ -83,11 +83,11 @@ def print_reports(reports: list[StrategyReport]) -> None:
     """One line per strategy, then its rejection reasons."""
     width = max([len(r.strategy) for r in reports] + [8])
     click.echo(
-        f"{'strategy':<{width}}  {'requested':>9}  {'produced':>8}  {'rejected':>8}  {'failed':>6}"
+        f"{'strategy':<{width}}  {'requested':>9}  {'generated':>9}  {'rejected':>8}  {'failed':>6}"
     )
     for r in reports:
         click.echo(
-            f"{r.strategy:<{width}}  {r.requested:>9}  {r.produced:>8}  "
+            f"{r.strategy:<{width}}  {r.requested:>9}  {r.produced:>9}  "
             f"{r.rejected_total:>8}  {r.failed:>6}"
         )
         for reason, count in sorted(r.rejected.items(), key=lambda kv: (-kv[1], kv[0])):
