@@ -16,7 +16,6 @@ API (shared by the SFT, RFT, DPO and per-step DPO exports):
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
 
+from pipeline.digest import file_sha256
 from pipeline.errors import ConfigError, InputError
 from pipeline.jsonl import JsonlWriter
 
@@ -100,15 +100,6 @@ def check_new(path: str | Path, overwrite: bool = False) -> None:
         )
     if not file.parent.is_dir():
         raise InputError(f"folder {file.parent} does not exist", path=str(file))
-
-
-def sha256_of(path: str | Path) -> str:
-    """Hex sha256 of a file's bytes (for the dataset card)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -196,7 +187,7 @@ class DatasetWriter:
                 self._parquet.close()
                 self._parquet = None
             os.replace(self.part, self.path)
-        return WrittenFile(self.path, self.file_format, self.rows, sha256_of(self.path))
+        return WrittenFile(self.path, self.file_format, self.rows, file_sha256(self.path))
 
     def close_partial(self) -> None:
         """Stop without publishing: only the `.part` file remains."""

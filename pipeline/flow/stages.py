@@ -13,6 +13,7 @@ import hashlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pipeline.digest import file_sha256
 from pipeline.errors import ConfigError
 from pipeline.flow.graph import BASE_ARM, arm_plan
 
@@ -259,11 +260,7 @@ def _ids_digest(ids: list[int]) -> str:
 
 
 def _file_digest(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()[:16]
+    return file_sha256(path)[:16]
 
 
 STAGE_FUNCTIONS: dict[str, StageFunction] = {

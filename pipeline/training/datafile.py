@@ -8,12 +8,12 @@ the ones it found, instead of deep inside TRL minutes later.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pipeline.digest import file_sha256
 from pipeline.errors import InputError
 from pipeline.jsonl import iter_jsonl
 from pipeline.training.spec import Trainer
@@ -54,15 +54,6 @@ def check_data_file(path: str | Path, trainer: Trainer) -> DataFile:
     if layout is None:
         raise InputError(f"no rows: a {trainer.upper()} file needs at least one", path=str(file))
     return DataFile(file.resolve(), count, layout, file_sha256(file))
-
-
-def file_sha256(path: str | Path) -> str:
-    """Hex sha256 of a file's bytes: which data a run trained on, recorded with the run."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _rows(file: Path) -> Iterator[tuple[int, dict[str, Any]]]:

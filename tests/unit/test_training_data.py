@@ -9,8 +9,9 @@ import pytest
 
 from pipeline.config import parse_config
 from pipeline.config.schema import TrainingConfig
+from pipeline.digest import file_sha256
 from pipeline.errors import ConfigError, InputError
-from pipeline.training.datafile import check_data_file, file_sha256
+from pipeline.training.datafile import check_data_file
 from pipeline.training.spec import TrainSpec
 from pipeline.training.worker import describe_failure
 
