@@ -47,6 +47,7 @@ from pipeline.experiments.lookup import experiment_name, resolve_experiment
 from pipeline.experiments.store import load_experiment
 from pipeline.llm.backend import Backend
 from pipeline.progress import Reporter, ignore
+from pipeline.selection.policy import is_truncated
 from storage.traces import TraceRow, set_traces
 from storage.training_problems import ProblemAnswers, problem_strategies, teacher_solutions
 
@@ -220,7 +221,7 @@ def export_dpo(
         correct = [
             Candidate(t.text, "student", t.sample_index)
             for t in rows
-            if t.label == 1 and t.finish_reason != "length"
+            if t.label == 1 and not is_truncated(t.finish_reason)
         ]
         if not correct:
             correct = [
@@ -313,7 +314,7 @@ def export_step_dpo(
             for t in [t for t in rows if t.label == 0][: ctx.config.datasets.step_traces]:
                 reference = Reference(t.reference, t.reference_source or "none")
                 negatives.append(NegativeTrace(str(t.id), texts[pid], t.text, reference, t.id))
-            good = [t.text for t in rows if t.label == 1 and t.finish_reason != "length"]
+            good = [t.text for t in rows if t.label == 1 and not is_truncated(t.finish_reason)]
             if good:
                 given[pid] = good[0]
         values = estimate_values(db, backend, negatives, plan, verifier=grader, progress=progress)

@@ -18,6 +18,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from pipeline.selection.policy import is_truncated
 from storage.traces import TraceRow
 
 _LATEX_SPACE = re.compile(r"\\[,;:! ]|\\q?quad\b|\\(?:left|right)\b")
@@ -77,7 +78,7 @@ def _choose(
             skipped["unverifiable"] += 1
         elif trace.label == 0:
             skipped["incorrect"] += 1
-        elif drop_truncated and trace.finish_reason == "length":
+        elif drop_truncated and is_truncated(trace.finish_reason):
             skipped["truncated"] += 1
         elif trace.text in texts:
             skipped["exact_duplicate"] += 1

@@ -37,6 +37,7 @@ from pipeline.llm.engine import Engine
 from pipeline.llm.request import Request
 from pipeline.llm.spec import SamplingParams
 from pipeline.progress import ProgressEvent, Reporter, ignore
+from pipeline.selection.policy import is_truncated
 from storage.traces import RolloutRow, StepRow, TraceValues, save_rollouts, save_steps, save_values
 
 CHUNK = 512  # traces valued together: one engine call per round over all of them
@@ -108,7 +109,7 @@ class ValuedTrace:
     def correct_rollouts(self, prefix: int) -> list[Rollout]:
         """The rollouts of `prefix` that reached the right answer, complete ones first."""
         good = [r for r in self.rollouts.get(prefix, []) if r.reward and r.reward.label == 1]
-        return sorted(good, key=lambda r: (r.finish_reason == "length", r.k))
+        return sorted(good, key=lambda r: (is_truncated(r.finish_reason), r.k))
 
     def _next_prefixes(self, plan: RolloutPlan) -> list[int]:
         if self.status != "pending":

@@ -140,13 +140,13 @@ async def drive(path: Path, pages: int) -> dict[str, float]:
 
 def filter_queries(path: Path) -> dict[str, float]:
     """What one threshold change on the Filters screen costs: snapshot vs plain SQL."""
-    from pipeline.selection.index import load_index
     from pipeline.selection import (
         Selection,
         examples_near,
         score_histogram,
         strategy_counts,
     )
+    from pipeline.selection.index import load_index
 
     db = open_db(path)
     out: dict[str, float] = {}
