@@ -14,6 +14,7 @@ from sqlite_utils import Database
 
 from pipeline.errors import ConfigError
 from pipeline.selection import JOINS, SCORE_COLUMNS, Selection, kept_condition
+from pipeline.selection.selection import failed_checks
 
 SORTS = ("id", *SCORE_COLUMNS)
 
@@ -266,7 +267,7 @@ class ProblemDetail:
     decontam_match: dict[str, Any] | None
     mark: tuple[str, str | None] | None
     kept: bool | None = None  # by the selection asked for in `load_detail`, if any
-    # Why the selection drops it, in words (filled from `pipeline.selection` when it says).
+    # Why the selection drops it: the tests it fails (`pipeline.selection.failed_checks`).
     reasons: tuple[str, ...] = ()
 
 
@@ -336,6 +337,7 @@ def load_detail(
         "SELECT mark, note FROM marks WHERE problem_id = ?", [problem_id]
     ).fetchone()
     kept = None
+    reasons: tuple[str, ...] = ()
     if selection is not None:
         condition, params = kept_condition(selection)
         kept = bool(
@@ -344,6 +346,8 @@ def load_detail(
                 [*params, problem_id],
             ).fetchone()[0]
         )
+        if not kept:
+            reasons = tuple(f"fails {name}" for name in failed_checks(db, problem_id, selection))
     return ProblemDetail(
         problem,
         seeds[0] if seeds else None,
@@ -354,6 +358,7 @@ def load_detail(
         match,
         (str(mark_rows[0]), mark_rows[1]) if mark_rows else None,
         kept,
+        reasons,
     )
 
 

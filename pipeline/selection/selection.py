@@ -188,6 +188,38 @@ HELP: dict[str, str] = {f.name: str(f.metadata["help"]) for f in dataclasses.fie
 JOINS = "LEFT JOIN scores s ON s.problem_id = p.id LEFT JOIN marks m ON m.problem_id = p.id"
 
 
+@dataclass(frozen=True)
+class Check:
+    """One test a kept problem passes: a name for people and its SQL over `JOINS`."""
+
+    name: str
+    sql: str
+    params: tuple[Any, ...] = ()
+
+
+def checks(selection: Selection) -> list[Check]:
+    """The tests of `selection` besides status and marks, in the order `kept_condition`
+    applies them (the training-solution test last: it is the costly one)."""
+    found = rule(selection.policy)
+    tests = [Check(f"policy {selection.policy.value}", f"({found.problem_sql})")]
+    if selection.drop_exact_dups:
+        tests.append(Check("drop_exact_dups", "COALESCE(s.is_exact_dup, 0) = 0"))
+    for name in THRESHOLDS:
+        value = getattr(selection, name)
+        if value is None:
+            continue
+        column = f"s.{THRESHOLD_COLUMNS[name]}"
+        if THRESHOLD_KINDS[name] == "min":
+            tests.append(Check(f"{name} {value:g}", f"{column} >= ?", (value,)))
+        else:
+            tests.append(
+                Check(f"{name} {value:g}", f"({column} IS NULL OR {column} < ?)", (value,))
+            )
+    needs = has_candidate_sql(found.target, allow_truncated=selection.allow_truncated)
+    tests.append(Check("training solution", needs))
+    return tests
+
+
 def kept_condition(selection: Selection) -> tuple[str, list[Any]]:
     """SQL (over `p`, `s`, `m` of `JOINS`) true for kept problems, and its parameters.
 
@@ -197,26 +229,39 @@ def kept_condition(selection: Selection) -> tuple[str, list[Any]]:
     near-duplicate or decontamination score never drops a problem; a missing judge score
     fails `judge_min` (absent is not zero, but it is not a pass either).
     """
-    found = rule(selection.policy)
-    rules = [f"({found.problem_sql})"]
-    params: list[Any] = []
-    if selection.drop_exact_dups:
-        rules.append("COALESCE(s.is_exact_dup, 0) = 0")
-    for name in THRESHOLDS:
-        value = getattr(selection, name)
-        if value is None:
-            continue
-        column = f"s.{THRESHOLD_COLUMNS[name]}"
-        if THRESHOLD_KINDS[name] == "min":
-            rules.append(f"{column} >= ?")
-        else:
-            rules.append(f"({column} IS NULL OR {column} < ?)")
-        params.append(value)
-    condition = " AND ".join(rules)
+    tests = checks(selection)
+    rules, needs = tests[:-1], tests[-1]
+    condition = " AND ".join(t.sql for t in rules)
+    params: list[Any] = [p for t in rules for p in t.params]
     if selection.honour_marks:
         condition = (
             f"(COALESCE(m.mark, '') = 'keep' OR (COALESCE(m.mark, '') != 'drop' AND {condition}))"
         )
-    needs = has_candidate_sql(found.target, allow_truncated=selection.allow_truncated)
     # The correlated EXISTS goes last: SQLite tries the cheap column tests first.
-    return f"p.status = 'ok' AND {condition} AND {needs}", params
+    return f"p.status = 'ok' AND {condition} AND {needs.sql}", params
+
+
+def failed_checks(db: Database, problem_id: int, selection: Selection) -> list[str]:
+    """The names of the tests of `selection` that problem `problem_id` fails (the inspector's
+    "why dropped"), each evaluated with the very SQL `kept_condition` uses."""
+    tests = checks(selection)
+    row = db.execute(
+        f"SELECT p.status, m.mark, {', '.join(t.sql for t in tests)} FROM problems p {JOINS} "
+        "WHERE p.id = ?",
+        [*(p for t in tests for p in t.params), problem_id],
+    ).fetchone()
+    if row is None:
+        return []
+    status, mark, *passed = row
+    failed = [] if status == "ok" else ["rejected by its strategy"]
+    if selection.honour_marks and mark == "drop":
+        failed.append("marked drop by hand")
+    rule_failures = [t.name for t, ok in zip(tests[:-1], passed[:-1], strict=True) if not ok]
+    if not (selection.honour_marks and mark == "keep"):
+        failed += rule_failures
+    if not passed[-1]:
+        failed.append(
+            "no solution it may train on"
+            + ("" if selection.allow_truncated else " (complete, allow_truncated off)")
+        )
+    return failed

@@ -193,3 +193,22 @@ def test_the_sample_tells_the_policies_apart(workspace: tuple[Path, Database]) -
     assert strict != kept_ids(db, 1, Selection(allow_truncated=True))
     assert strict != kept_ids(db, 1, Selection(drop_exact_dups=False))
     assert strict != kept_ids(db, 1, Selection(honour_marks=False))
+
+
+@pytest.mark.parametrize(
+    "values", CONFIGS, ids=lambda v: ",".join(f"{k}={v[k]}" for k in v) or "defaults"
+)
+@pytest.mark.parametrize("policy", list(Policy))
+def test_the_inspector_names_why_exactly_the_dropped_problems_are_dropped(
+    workspace: tuple[Path, Database], policy: Policy, values: dict[str, Any]
+) -> None:
+    """`failed_checks` runs each test of the kept condition on its own: a problem fails some
+    test exactly when the selection drops it."""
+    from pipeline.selection.selection import failed_checks
+
+    _, db = workspace
+    selection = Selection(policy=policy, **values)
+    kept = set(kept_ids(db, 1, selection))
+    for (pid,) in db.execute("SELECT id FROM problems WHERE experiment_id = 1").fetchall():
+        reasons = failed_checks(db, int(pid), selection)
+        assert (pid in kept) == (not reasons), (pid, reasons)
