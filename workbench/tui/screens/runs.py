@@ -77,6 +77,7 @@ class RunsScreen(WorkbenchScreen):
         super().__init__()
         self.action_name = "run"
         self.arms: list[str] = []
+        self.arm_names: dict[int, str] = {}
         self.arm_index = 0  # 0: every arm
         self.selected: int | None = None
         self.series: dict[str, list[tuple[int, float]]] = {}
@@ -126,7 +127,8 @@ class RunsScreen(WorkbenchScreen):
     ) -> None:
         with self.workspace.db() as db:
             runs = list_runs(db, experiment_id=experiment_id) if experiment_id else []
-            arms = [str(a["name"]) for a in arm_rows(db, experiment_id)] if experiment_id else []
+            rows = arm_rows(db, experiment_id) if experiment_id else []
+            arms = {int(a["id"]): str(a["name"]) for a in rows}
             run = next((r for r in runs if r.id == selected), runs[0] if runs else None)
             checkpoints: list[CheckpointRow] = []
             latest: dict[str, float] = {}
@@ -149,13 +151,14 @@ class RunsScreen(WorkbenchScreen):
     def _show(
         self,
         runs: list[TrainingRunRow],
-        arms: list[str],
+        arms: dict[int, str],
         run: TrainingRunRow | None,
         series: dict[str, list[tuple[int, float]]],
         checkpoints: list[CheckpointRow],
         latest: dict[str, float],
     ) -> None:
-        self.arms = arms
+        self.arms = list(arms.values())
+        self.arm_names = arms
         self._show_form()
         table = self.query_one("#runs", DataTable)
         if [(r.id, r.status, r.last_step) for r in runs] != [
@@ -201,6 +204,9 @@ class RunsScreen(WorkbenchScreen):
         stats.update("\n".join(lines))
 
     def _arm_name(self, run: TrainingRunRow) -> str:
+        """The arm's name (a run keeps its arm's id; the name can change with a rename)."""
+        if run.arm_id is not None and run.arm_id in self.arm_names:
+            return self.arm_names[run.arm_id]
         return str(run.config.get("arm") or (f"arm {run.arm_id}" if run.arm_id else "-"))
 
     def _draw(self, series: dict[str, list[tuple[int, float]]]) -> None:
