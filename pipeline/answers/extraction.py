@@ -60,6 +60,8 @@ _TEXT_ARG_RE = re.compile(r"\\(?:text|textbf|textit|mathrm|mbox|operatorname)\s*
 _PROSE_WORD_RE = re.compile(r"(?<![\\a-zA-Z])[a-zA-Z]{2,}")
 _MATHY_RE = re.compile(r"[\d\\=+\-*/^<>(){}\[\]|]")
 _CHOICE_RE = re.compile(r"\(?[A-Ea-e]\)?")
+# A plain number ("42", "-3.5", "1,000"): most golds and `#### N` tails; settled at once.
+_PLAIN_NUMBER_RE = re.compile(r"-?\d+(?:,\d{3})*(?:\.\d+)?")
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,27 @@ class Extraction:
 
     answer: str | None
     rule: str
+
+
+def _closing_brace(text: str, start: int) -> int | None:
+    """Index of the `}` that closes the `{` at `start` (escaped `\\{` `\\}` skipped), or None.
+
+    Scans only the box's own argument, not the whole output: most outputs have one box."""
+    depth = 0
+    escaped = False
+    for i in range(start, len(text)):
+        ch = text[i]
+        if escaped:
+            escaped = False
+        elif ch == "\\":
+            escaped = True
+        elif ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+            if depth == 0:
+                return i
+    return None
 
 
 def _closing_braces(text: str) -> dict[int, int]:
@@ -87,19 +110,27 @@ def _closing_braces(text: str) -> dict[int, int]:
     return pairs
 
 
+# Up to this many boxes, each is closed by scanning its own argument; past it, one pass over
+# the whole text maps every brace (a hostile reply with thousands of unclosed boxes stays linear).
+_BOXES_SCANNED_ALONE = 4
+
+
 def _boxes(text: str) -> list[tuple[int, int, str]]:
     """(start, end, content) of every non-empty box, in order."""
     found: list[tuple[int, int, str]] = []
-    closing: dict[int, int] | None = None
-    for match in _BOX_RE.finditer(text):
+    matches = list(_BOX_RE.finditer(text))
+    closing = _closing_braces(text) if len(matches) > _BOXES_SCANNED_ALONE else None
+    for match in matches:
         if match.group(1) == "{":
-            if closing is None:
-                closing = _closing_braces(text)
-            end = closing.get(match.start(1))
+            end = (
+                closing.get(match.start(1))
+                if closing is not None
+                else _closing_brace(text, match.start(1))
+            )
             if end is not None:
                 found.append((match.start(), end + 1, text[match.start(1) + 1 : end].strip()))
         else:
-            # `\boxed 5` form: the argument runs to the next space, `$` or end.
+            # `\\boxed 5` form: the argument runs to the next space, `$` or end.
             arg = re.match(r"[^\s$]+", text[match.start(1) : match.start(1) + 200])
             if arg:
                 found.append((match.start(), match.start(1) + arg.end(), arg.group(0).rstrip(".,")))
@@ -131,6 +162,8 @@ def _final_boxes(text: str) -> list[str]:
 def _clean_tail(answer: str) -> str:
     """Trim sentence punctuation, math delimiters and wrapping from a phrase-level answer."""
     answer = answer.strip()
+    if _PLAIN_NUMBER_RE.fullmatch(answer):
+        return answer
     boxes = _final_boxes(answer)
     if boxes:
         return ", ".join(boxes)
@@ -268,6 +301,8 @@ def extract_answer(
         return Extraction(None, "none")
     if len(text) > MAX_SCAN_CHARS:
         text = text[-MAX_SCAN_CHARS:]
+    if len(text) <= 32 and _PLAIN_NUMBER_RE.fullmatch(text.strip()):
+        return Extraction(text.strip(), "bare")  # what the rules below give, without them
     boxes = _final_boxes(text)
     if len(boxes) > 1:
         return Extraction(", ".join(boxes)[:MAX_ANSWER_CHARS], "boxed_set")

@@ -108,6 +108,8 @@ def _to_fraction(text: str) -> Fraction:
 
 def parse_number(answer: str) -> Number | None:
     """The answer as a plain number, or None when it is anything else (an expression, a set...)."""
+    if _PLAIN_NUMBER.fullmatch(answer):  # most answers: what the steps below give, at once
+        return Number(_to_fraction(answer), "." in answer, False)
     s = clean(answer)
     if not s or len(s) > 96:
         return None
