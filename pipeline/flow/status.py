@@ -115,10 +115,14 @@ def flow_status(db: Database, experiment: str) -> FlowStatus:
     return FlowStatus(config.name, graph, states)
 
 
+# Stage names in six columns (the table fits 80 columns with two arms' names).
+SHORT = {"generate": "gen", "decontaminate": "decon", "dataset": "data"}
+
+
 def status_lines(status: FlowStatus) -> list[str]:
     """The arm x stage table as text (what `flames run --plan` prints)."""
     width = max([len(arm) for arm in status.graph.arm_stages] + [4])
-    lines = [f"{'arm':<{width}} " + " ".join(f"{s[:6]:<6}" for s in STAGES)]
+    lines = [f"{'arm':<{width}} " + " ".join(f"{SHORT.get(s, s)[:6]:<6}" for s in STAGES)]
     for arm, states in status.table():
         cells = [f"{MARKS[s]} {WORDS[s]}" if s else "" for s in states]
         lines.append(f"{arm:<{width}} " + " ".join(f"{c:<6}" for c in cells).rstrip())
