@@ -229,24 +229,3 @@ def problem_texts(db: Database, problem_ids: Sequence[int]) -> dict[int, str]:
         ).fetchall():
             found[int(pid)] = str(text)
     return found
-
-
-def strategy_sizes(db: Database, experiment_id: int, *, ok_only: bool = False) -> dict[str, int]:
-    """Problems generated per strategy (any status, or only those not rejected)."""
-    status = "AND status = 'ok'" if ok_only else ""
-    rows = db.execute(
-        f"SELECT strategy, COUNT(*) FROM problems WHERE experiment_id = ? {status}"
-        " GROUP BY strategy",
-        [experiment_id],
-    ).fetchall()
-    return {str(r[0]): int(r[1]) for r in rows}
-
-
-def arm_strategy_sizes(db: Database, experiment_id: int, arm: str) -> dict[str, int]:
-    """The arm's problems per strategy."""
-    rows = db.execute(
-        "SELECT p.strategy, COUNT(*) FROM arm_problems a JOIN problems p ON p.id = a.problem_id"
-        " WHERE a.experiment_id = ? AND a.arm = ? GROUP BY p.strategy",
-        [experiment_id, arm],
-    ).fetchall()
-    return {str(r[0]): int(r[1]) for r in rows}

@@ -36,6 +36,7 @@ from pipeline.selection import (
     truncated_counts,
 )
 from pipeline.selection.counts import without_unused_marks
+from pipeline.selection.selection import member_condition
 from storage.database import transaction
 
 # The FLAMES paper's blend (Seegmiller et al. 2025), defined once with the config schema.
@@ -92,12 +93,17 @@ def plan_blend(
     ratios: dict[str, float],
     total: int,
     selection: Selection,
+    *,
+    members: str | None = None,
 ) -> list[BlendLine]:
-    """Needed vs available per strategy for this blend."""
+    """Needed vs available per strategy for this blend (of arm `members`' problems only, when
+    given: an arm of `flames run` that runs a strategy at a lower budget than another)."""
     shares = normalise_ratios(ratios)
     needed = split_budget(ratios, total)
-    kept = {name: k for name, k, _ in strategy_counts(db, experiment_id, selection)}
-    cut = truncated_counts(db, experiment_id, selection)
+    kept = {
+        name: k for name, k, _ in strategy_counts(db, experiment_id, selection, members=members)
+    }
+    cut = truncated_counts(db, experiment_id, selection, members=members)
     return [
         BlendLine(name, shares[name], needed[name], kept.get(name, 0), cut.get(name, 0))
         for name in ratios
@@ -136,11 +142,18 @@ def examples(n: int, noun: str = "example") -> str:
 
 
 def _kept_sample(
-    db: Database, experiment_id: int | None, strategy: str, selection: Selection, limit: int
+    db: Database,
+    experiment_id: int | None,
+    strategy: str,
+    selection: Selection,
+    limit: int,
+    members: str | None = None,
 ) -> list[tuple[int, int]]:
     """(problem id, training solution id) of up to `limit` kept problems of a strategy."""
     selection = without_unused_marks(db, selection)
     condition, params = kept_condition(selection)
+    member, member_params = member_condition(members)
+    condition, params = f"{condition} AND {member}", [*params, *member_params]
     solution = training_solution_sql(selection.policy, allow_truncated=selection.allow_truncated)
     exp = "AND p.experiment_id = ?" if experiment_id is not None else ""
     rows = db.execute(
@@ -222,13 +235,15 @@ def export_blend(
     name: str = "blend",
     command: str = "",
     arm: str | None = None,
+    members: str | None = None,
     models: dict[str, list[str]] | None = None,
     progress: Reporter = ignore,
 ) -> ExportResult:
     """Write the blend (JSONL or Parquet, by the suffix of `out`) and its dataset card.
 
     Refuses to replace an existing file (dataset or card) unless `overwrite`. Stores the
-    blend's definition under `name` for `flames export sft --blend NAME`.
+    blend's definition under `name` for `flames export sft --blend NAME`. With `members`,
+    only that arm's problems are drawn (`flames run`'s blend stage).
     """
     if record_format not in RECORD_FORMATS:
         raise ConfigError(
@@ -237,7 +252,7 @@ def export_blend(
     out_path = Path(out)
     for path in (out_path, *card_paths(out_path)):
         check_new(path, overwrite)
-    plan = plan_blend(db, experiment_id, ratios, total, selection)
+    plan = plan_blend(db, experiment_id, ratios, total, selection, members=members)
     goal = sum(min(line.needed, line.available) for line in plan)
     written: dict[str, int] = {}
     seen_generators: set[str] = set()
@@ -247,7 +262,7 @@ def export_blend(
     progress(ProgressEvent("export", 0, goal))
     with DatasetWriter(out_path, overwrite=overwrite) as writer:
         for line in plan:
-            picked = _kept_sample(db, experiment_id, line.strategy, selection, line.needed)
+            picked = _kept_sample(db, experiment_id, line.strategy, selection, line.needed, members)
             for example in _examples(db, picked):
                 writer.write(sft_record(record_format, example.problem, example.solution))
                 ids.append(example.problem_id)

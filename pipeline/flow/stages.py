@@ -200,7 +200,6 @@ def blend_stage(ctx: StageContext) -> StageResult:
     from pipeline.selection.selection import Selection
 
     plan = arm_plan(ctx.config)
-    _check_whole_strategies(ctx, plan)
     ratios = {s: float(r) for s, r in ctx.config.blend.ratios.items() if s in plan and r > 0}
     ratios = ratios or {s: 1.0 for s in plan}
     total = ctx.config.blend.total or int(ctx.upstream["select"]["kept"])
@@ -221,6 +220,7 @@ def blend_stage(ctx: StageContext) -> StageResult:
         name=f"{ctx.config.name}-{ctx.arm}",
         command=f"flames run {ctx.config.name} --arm {ctx.arm} --until blend",
         arm=ctx.arm,
+        members=ctx.arm,
         progress=ctx.progress,
     )
     written = sum(result.written.values())
@@ -230,24 +230,6 @@ def blend_stage(ctx: StageContext) -> StageResult:
         {"path": str(path), "examples": written, "total": total},
         digest=_file_digest(path),
     )
-
-
-def _check_whole_strategies(ctx: StageContext, plan: dict[str, int]) -> None:
-    """The blend draws from whole strategies: an arm may not own only part of one (yet)."""
-    every = rows.strategy_sizes(ctx.db, ctx.experiment_id)
-    ok = rows.strategy_sizes(ctx.db, ctx.experiment_id, ok_only=True)
-    members = rows.arm_strategy_sizes(ctx.db, ctx.experiment_id, ctx.arm)
-    partial = [
-        s
-        for s in plan
-        if members.get(s, 0) < (ok if _kept_mode(ctx.config, s) else every).get(s, 0)
-    ]
-    if partial:
-        raise ConfigError(
-            f"arm '{ctx.arm}' owns part of strategy '{partial[0]}' (a lower budget than another "
-            "arm); the blend draws from whole strategies: give arms the same budget per "
-            "strategy and vary blend.total for a data-size ladder"
-        )
 
 
 def _kept_mode(config: Any, strategy: str) -> bool:

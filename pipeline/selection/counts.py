@@ -13,7 +13,7 @@ from sqlite_utils import Database
 
 from pipeline.errors import ConfigError
 from pipeline.experiments.lookup import resolve_experiment
-from pipeline.selection.selection import JOINS, Selection, kept_condition
+from pipeline.selection.selection import JOINS, Selection, kept_condition, member_condition
 
 # Stored scores a user may filter, sort or bin on: column -> label.
 SCORE_COLUMNS: dict[str, str] = {
@@ -54,15 +54,18 @@ def without_unused_marks(db: Database, selection: Selection) -> Selection:
 
 
 def strategy_counts(
-    db: Database, experiment_id: int | None, selection: Selection
+    db: Database, experiment_id: int | None, selection: Selection, *, members: str | None = None
 ) -> list[tuple[str, int, int]]:
-    """(strategy, kept, dropped) for every strategy of the experiment (all when None)."""
+    """(strategy, kept, dropped) for every strategy of the experiment (all when None); with
+    `members`, of that arm's problems only."""
     condition, params = kept_condition(without_unused_marks(db, selection))
     where, where_params = _experiment_where(experiment_id)
+    member, member_params = member_condition(members)
+    where = f"{where} AND {member}" if where else f"WHERE {member}"
     rows = db.execute(
         f"SELECT p.strategy, SUM(CASE WHEN {condition} THEN 1 ELSE 0 END), COUNT(*) "
         f"FROM problems p {JOINS} {where} GROUP BY p.strategy ORDER BY p.strategy",
-        [*params, *where_params],
+        [*params, *where_params, *member_params],
     ).fetchall()
     return [(str(r[0]), int(r[1] or 0), int(r[2]) - int(r[1] or 0)) for r in rows]
 
@@ -91,7 +94,7 @@ def kept_ids(db: Database, experiment_id: int | None, selection: Selection) -> l
 
 
 def truncated_counts(
-    db: Database, experiment_id: int | None, selection: Selection
+    db: Database, experiment_id: int | None, selection: Selection, *, members: str | None = None
 ) -> dict[str, int]:
     """Per strategy: problems dropped only because every solution that could train was cut.
 
@@ -101,9 +104,15 @@ def truncated_counts(
     if selection.allow_truncated:
         return {}
     loose = {
-        name: kept for name, kept, _ in strategy_counts(db, experiment_id, _allowing(selection))
+        name: kept
+        for name, kept, _ in strategy_counts(
+            db, experiment_id, _allowing(selection), members=members
+        )
     }
-    strict = {name: kept for name, kept, _ in strategy_counts(db, experiment_id, selection)}
+    strict = {
+        name: kept
+        for name, kept, _ in strategy_counts(db, experiment_id, selection, members=members)
+    }
     return {
         name: loose[name] - strict.get(name, 0)
         for name in loose

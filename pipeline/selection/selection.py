@@ -241,6 +241,18 @@ def kept_condition(selection: Selection) -> tuple[str, list[Any]]:
     return f"p.status = 'ok' AND {condition} AND {needs.sql}", params
 
 
+def member_condition(arm: str | None) -> tuple[str, list[Any]]:
+    """SQL over `p`: the problem belongs to `arm` (its `arm_problems` rows, recorded by
+    `flames run`'s select stage); always true when `arm` is None."""
+    if arm is None:
+        return "1", []
+    return (
+        "p.id IN (SELECT problem_id FROM arm_problems WHERE experiment_id = p.experiment_id "
+        "AND arm = ?)",
+        [arm],
+    )
+
+
 def failed_checks(db: Database, problem_id: int, selection: Selection) -> list[str]:
     """The names of the tests of `selection` that problem `problem_id` fails (the inspector's
     "why dropped"), each evaluated with the very SQL `kept_condition` uses."""

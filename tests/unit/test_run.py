@@ -187,3 +187,44 @@ def test_an_arm_with_a_larger_budget_raises_the_shared_generation(
     owned = "SELECT COUNT(*) FROM arm_problems WHERE arm = ?"
     assert db.execute(owned, ["big"]).fetchone()[0] == 4 + 2  # its 4 and distraction's 2
     assert db.execute(owned, ["suggester_editor"]).fetchone()[0] == 2  # the plan's prefix
+
+
+def test_an_arm_with_a_lower_budget_blends_only_its_own_problems(
+    db: Database, tmp_path: Path, no_data: None
+) -> None:
+    """A data-size ladder by budget: the small arm owns a prefix of the shared plan, and its
+    blend draws from that prefix only, never from the problems only a bigger arm asked for."""
+    import json
+    from dataclasses import replace
+
+    from pipeline.config.schema import ArmConfig
+    from pipeline.experiments.store import load_experiment, save_experiment
+
+    ensure_experiment(db, "quickstart", "quickstart")
+    config = load_experiment(db, "quickstart")
+    attempts = {
+        n: replace(s, budget_mode="attempts", budget=4) for n, s in config.strategies.items()
+    }
+    small = ArmConfig(
+        name="small",
+        overrides={
+            "strategies.suggester_editor.budget": 2,
+            "strategies.distraction_insertion.enabled": False,
+        },
+    )
+    save_experiment(db, replace(config, strategies=attempts, arms=(*config.arms, small)))
+    report = run(db, tmp_path, FakeTrainer(), arms=["small"], until="blend")
+    assert report.ok, [(o.node.label, o.error) for o in report.outcomes if o.error]
+    owned = {
+        int(r[0])
+        for r in db.execute("SELECT problem_id FROM arm_problems WHERE arm = 'small'").fetchall()
+    }
+    assert 0 < len(owned) <= 2
+    files = list((tmp_path / "out").rglob("blend.jsonl"))
+    assert len(files) == 1
+    texts = {
+        str(text): int(pid) for pid, text in db.execute("SELECT id, text FROM problems").fetchall()
+    }
+    lines = files[0].read_text().splitlines()
+    used = {texts[json.loads(line)["messages"][0]["content"]] for line in lines}
+    assert used and used <= owned
