@@ -156,15 +156,15 @@ def test_cli_blend_defaults_to_the_config_and_export_sft(tmp_path: Path) -> None
         ["blend", "--db", str(path), "-e", "demo", "--total", "1", "--out", str(out), "--force"],
     )
     assert one.exit_code == 0 and "wrote 1 example " in one.output
-    # export sft without --out writes next to the workspace file, never into the cwd
+    # export sft without --out writes to the workspace's output folder, never into the cwd
     result = runner.invoke(
         cli, ["export", "sft", "--db", str(path), "-e", "demo", "--format", "prompt-completion"]
     )
     assert result.exit_code == 0, result.output
-    written = tmp_path / "demo-sft.jsonl"
+    written = tmp_path / "w-out" / "demo-sft.jsonl"
     ids = kept_ids(db, 1, Selection(policy="strict"))
     assert len(written.read_text().splitlines()) == len(ids)
-    command = json.loads((tmp_path / "demo-sft.card.json").read_text())["command"]
+    command = json.loads((tmp_path / "w-out" / "demo-sft.card.json").read_text())["command"]
     assert "--policy strict" in command and "--decontam-max 0.95" in command
     # The card's reproduce line writes the same file (here to another path).
     words = shlex.split(command.replace(str(written), str(tmp_path / "again.jsonl")))

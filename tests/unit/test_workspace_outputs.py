@@ -20,6 +20,8 @@ def test_default_outputs_in_a_clone_are_ignored() -> None:
     paths = [
         "flames.db",
         "flames-out/quickstart-blend.jsonl",
+        "flames-out/quickstart-sft.jsonl",
+        "flames-models/qft-0123/config.json",
         "flames-jobs/job-1.log",
         "quickstart-blend.jsonl",
         "quickstart-blend.card.json",

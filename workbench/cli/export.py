@@ -15,6 +15,7 @@ import click
 from pipeline.datasets import blend as blends
 from pipeline.experiments.lookup import resolve_experiment
 from pipeline.experiments.store import load_experiment
+from storage.workspace import output_dir
 from workbench.cli.options import db_option, open_workspace
 from workbench.cli.progress import reporter_bar
 from workbench.cli.selection_options import selection_from, selection_options
@@ -49,8 +50,11 @@ def command() -> None:
 
 
 def default_out(db_path: str, experiment: str, kind: str, suffix: str = ".jsonl") -> Path:
-    """Where an export goes without --out: next to the workspace file, named by experiment."""
-    return Path(db_path).resolve().parent / f"{experiment}-{kind}{suffix}"
+    """Where an export goes without --out: the workspace's output folder (beside the workspace
+    file, ignored by git), named by experiment."""
+    folder = output_dir(db_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"{experiment}-{kind}{suffix}"
 
 
 @command.command(name="sft")
@@ -61,7 +65,8 @@ def default_out(db_path: str, experiment: str, kind: str, suffix: str = ".jsonl"
     "--out",
     type=click.Path(dir_okay=False),
     default=None,
-    help="File to write (.jsonl or .parquet). [default: EXPERIMENT-sft.jsonl next to --db]",
+    help="File to write (.jsonl or .parquet). [default: EXPERIMENT-sft.jsonl in the "
+    "workspace's output folder, e.g. flames-out/]",
 )
 @click.option(
     "--format",
