@@ -40,7 +40,8 @@ def test_start_navigate_quit(sample_db: Path, size: tuple[int, int]) -> None:
     session = f"flames-smoke-{uuid.uuid4().hex[:8]}"
     flames = Path(sys.executable).parent / "flames"
     command = (
-        f"cd {shlex.quote(str(ROOT))} && {shlex.quote(str(flames))} tui --db "
+        # COLUMNS/LINES in the environment would pin the app below the pane's real size.
+        f"cd {shlex.quote(str(ROOT))} && env -u COLUMNS -u LINES {shlex.quote(str(flames))} tui --db "
         f"{shlex.quote(str(sample_db))}; echo EXITED $?; sleep 30"
     )
     tmux("new-session", "-d", "-s", session, "-x", str(size[0]), "-y", str(size[1]), command)

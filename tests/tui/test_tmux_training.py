@@ -92,7 +92,9 @@ def test_launch_training_from_runs_and_watch_the_curve(tmp_path: Path) -> None:
     session = f"flames-train-{uuid.uuid4().hex[:8]}"
     flames = Path(sys.executable).parent / "flames"
     command = (
-        f"cd {shlex.quote(str(tmp_path))} && {shlex.quote(str(flames))} tui --db ws.db "
+        # COLUMNS/LINES in the environment would pin the app below the pane's real size.
+        f"cd {shlex.quote(str(tmp_path))} && env -u COLUMNS -u LINES "
+        f"{shlex.quote(str(flames))} tui --db ws.db "
         "--screen runs; echo EXITED $?; sleep 30"
     )
     tmux("new-session", "-d", "-s", session, "-x", "100", "-y", "30", command)
