@@ -155,6 +155,25 @@ def arm_config(config: ExperimentConfig, arm: ArmConfig) -> ExperimentConfig:
     return built
 
 
+def named_arm_config(
+    config: ExperimentConfig, arm: str | None, *, undeclared_is_base: bool = False
+) -> ExperimentConfig:
+    """The config arm `arm` of `config` runs with (the base config for None).
+
+    An arm the config does not declare is an error naming the arms, except with
+    `undeclared_is_base` in an experiment that declares none (its one implicit arm).
+    """
+    if arm is None:
+        return config
+    found = next((a for a in config.arms if a.name == arm), None)
+    if found is not None:
+        return arm_config(config, found)
+    if undeclared_is_base and not config.arms:
+        return config
+    names = ", ".join(a.name for a in config.arms) or "none"
+    raise ConfigError(f"experiment '{config.name}' has no arm '{arm}' (arms: {names})")
+
+
 def _set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
     parts = dotted.split(".")
     target = data

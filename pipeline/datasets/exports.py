@@ -26,7 +26,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from pipeline.answers.verification import Verifier
-from pipeline.config import ExperimentConfig, arm_config
+from pipeline.config import ExperimentConfig, named_arm_config
 from pipeline.datasets.cards import DatasetCard, StrategyRow, card_paths, write_card
 from pipeline.datasets.dpo import Candidate, pair_problem
 from pipeline.datasets.formats import (
@@ -42,7 +42,7 @@ from pipeline.datasets.rollouts import NegativeTrace, RolloutPlan, estimate_valu
 from pipeline.datasets.step_pairs import StepPair, build_pair
 from pipeline.datasets.steps import SplitRule
 from pipeline.datasets.traces import SampleReport, sample_traces, training_problems
-from pipeline.errors import ConfigError, FlamesError
+from pipeline.errors import FlamesError
 from pipeline.experiments.lookup import experiment_name, resolve_experiment
 from pipeline.experiments.store import load_experiment
 from pipeline.llm.backend import Backend
@@ -97,14 +97,8 @@ class _Context:
 def _context(db: Database, experiment: str | int, arm: str | None) -> _Context:
     experiment_id = resolve_experiment(db, experiment)
     name = experiment_name(db, experiment_id)
-    config = load_experiment(db, name)
-    found = next((a for a in config.arms if a.name == arm), None)
-    if found is not None:
-        config = arm_config(config, found)
-    elif arm is not None and config.arms:
-        names = ", ".join(a.name for a in config.arms)
-        raise ConfigError(f"experiment '{name}' has no arm '{arm}' (arms: {names})")
     # An arm the config does not declare (the run's "default" arm) uses the base config.
+    config = named_arm_config(load_experiment(db, name), arm, undeclared_is_base=True)
     return _Context(experiment_id, name, arm, config)
 
 

@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from sqlite_utils import Database
 
-from pipeline.config.loader import arm_config
+from pipeline.config.loader import named_arm_config
 from pipeline.config.schema import FilterConfig, Policy
 from pipeline.errors import ConfigError
 from pipeline.experiments.lookup import experiment_name
@@ -145,13 +145,7 @@ class Selection:
 def experiment_selection(db: Database, experiment: str | int, arm: str | None = None) -> Selection:
     """The selection an experiment's (or one of its arms') `[filter]` config describes."""
     name = experiment_name(db, experiment) if isinstance(experiment, int) else experiment
-    config = load_experiment(db, name)
-    if arm is not None:
-        found = next((a for a in config.arms if a.name == arm), None)
-        if found is None:
-            names = ", ".join(a.name for a in config.arms) or "none"
-            raise ConfigError(f"experiment '{name}' has no arm '{arm}' (arms: {names})")
-        config = arm_config(config, found)
+    config = named_arm_config(load_experiment(db, name), arm)
     return Selection.from_config(config.filter)
 
 
