@@ -37,3 +37,10 @@ class InputError(FlamesError):
 
 class ConfigError(FlamesError):
     """A configuration file or value that does not validate."""
+
+
+def first_line(error: BaseException) -> str:
+    """The first line of an error's message, or its type's name when it has none: what a
+    one-line user message quotes from a library's multi-line exception."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__

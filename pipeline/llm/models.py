@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipeline.errors import FlamesError
+from pipeline.errors import FlamesError, first_line
 from pipeline.llm.spec import EMBEDDED_MODEL
 
 MODEL_FILE = "flames-model.json"  # a finished training run: its base, format and stamp
@@ -160,7 +160,7 @@ def load_causal_lm(
                 if merge and not trainable:
                     model = model.merge_and_unload()
     except (OSError, ValueError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        first = first_line(exc)
         shown = source.adapter or source.weights
         raise FlamesError(f"cannot load model '{shown}': {first}") from exc
     return model, tokenizer

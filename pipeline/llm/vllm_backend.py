@@ -14,7 +14,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from typing import Any
 
-from pipeline.errors import FlamesError
+from pipeline.errors import FlamesError, first_line
 from pipeline.llm.backend import Completion, chat_template_text, truncate_at_stop
 from pipeline.llm.models import merge_adapter, model_identity, resolve_model
 from pipeline.llm.request import Request
@@ -144,7 +144,7 @@ def _make_llm(spec: ModelSpec, model: str) -> Any:
             max_num_seqs=max(1, spec.max_batch_size) * BATCHES_PER_CALL,
         )
     except (OSError, ValueError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        first = first_line(exc)
         raise FlamesError(f"vLLM cannot load model '{spec.model}': {first}") from exc
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 
-from pipeline.errors import InputError
+from pipeline.errors import InputError, first_line
 
 Record = Mapping[str, Any]
 FILE_SUFFIXES = (".jsonl", ".ndjson", ".json", ".csv", ".parquet")
@@ -231,7 +231,7 @@ def _read_hub(source: str) -> Iterator[tuple[int, Record]]:
     try:
         dataset = datasets.load_dataset(name, config, split=split)
     except Exception as exc:  # network, missing dataset, bad split: all user-fixable
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        first = first_line(exc)
         raise InputError(
             f"could not load '{source}' from the Hugging Face Hub: {first} "
             "(check the id, config and split, and that the Hub is reachable)"

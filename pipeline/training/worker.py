@@ -23,7 +23,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from pipeline.errors import FlamesError
+from pipeline.errors import FlamesError, first_line
 from pipeline.llm.models import MODEL_FILE, ModelSource, load_causal_lm, resolve_model
 from pipeline.training import events
 from pipeline.training.spec import TrainSpec
@@ -203,7 +203,7 @@ def describe_failure(exc: BaseException, spec: TrainSpec) -> str:
     if isinstance(exc, KeyboardInterrupt):
         return "interrupted; run the same command again to resume from the newest checkpoint"
     text = str(exc).strip()
-    first = text.splitlines()[0] if text else type(exc).__name__
+    first = first_line(exc)
     lowered = text.lower()
     if (
         type(exc).__name__ == "OutOfMemoryError"
