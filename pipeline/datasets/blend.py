@@ -33,9 +33,8 @@ from pipeline.selection import (
     needs_reward,
     strategy_counts,
     training_solution_sql,
-    truncated_counts,
 )
-from pipeline.selection.counts import without_unused_marks
+from pipeline.selection.counts import kept_and_truncated, without_unused_marks
 from pipeline.selection.selection import member_condition
 from storage.database import transaction
 
@@ -100,13 +99,9 @@ def plan_blend(
     given: an arm of `flames run` that runs a strategy at a lower budget than another)."""
     shares = normalise_ratios(ratios)
     needed = split_budget(ratios, total)
-    kept = {
-        name: k for name, k, _ in strategy_counts(db, experiment_id, selection, members=members)
-    }
-    cut = truncated_counts(db, experiment_id, selection, members=members)
+    counts = kept_and_truncated(db, experiment_id, selection, members=members)
     return [
-        BlendLine(name, shares[name], needed[name], kept.get(name, 0), cut.get(name, 0))
-        for name in ratios
+        BlendLine(name, shares[name], needed[name], *counts.get(name, (0, 0))) for name in ratios
     ]
 
 

@@ -53,21 +53,54 @@ def without_unused_marks(db: Database, selection: Selection) -> Selection:
     return selection
 
 
+def _grouped(
+    db: Database,
+    experiment_id: int | None,
+    selections: list[Selection],
+    members: str | None,
+) -> list[tuple[str, list[int], int]]:
+    """Per strategy: how many problems each of `selections` keeps, and the total; one scan."""
+    sums, params = [], []
+    for selection in selections:
+        condition, condition_params = kept_condition(without_unused_marks(db, selection))
+        sums.append(f"SUM(CASE WHEN {condition} THEN 1 ELSE 0 END)")
+        params += condition_params
+    where, where_params = _experiment_where(experiment_id)
+    member, member_params = member_condition(members)
+    where = f"{where} AND {member}" if where else f"WHERE {member}"
+    rows = db.execute(
+        f"SELECT p.strategy, {', '.join(sums)}, COUNT(*) "
+        f"FROM problems p {JOINS} {where} GROUP BY p.strategy ORDER BY p.strategy",
+        [*params, *where_params, *member_params],
+    ).fetchall()
+    return [(str(r[0]), [int(k or 0) for k in r[1:-1]], int(r[-1])) for r in rows]
+
+
 def strategy_counts(
     db: Database, experiment_id: int | None, selection: Selection, *, members: str | None = None
 ) -> list[tuple[str, int, int]]:
     """(strategy, kept, dropped) for every strategy of the experiment (all when None); with
     `members`, of that arm's problems only."""
-    condition, params = kept_condition(without_unused_marks(db, selection))
-    where, where_params = _experiment_where(experiment_id)
-    member, member_params = member_condition(members)
-    where = f"{where} AND {member}" if where else f"WHERE {member}"
-    rows = db.execute(
-        f"SELECT p.strategy, SUM(CASE WHEN {condition} THEN 1 ELSE 0 END), COUNT(*) "
-        f"FROM problems p {JOINS} {where} GROUP BY p.strategy ORDER BY p.strategy",
-        [*params, *where_params, *member_params],
-    ).fetchall()
-    return [(str(r[0]), int(r[1] or 0), int(r[2]) - int(r[1] or 0)) for r in rows]
+    return [
+        (name, kept[0], total - kept[0])
+        for name, kept, total in _grouped(db, experiment_id, [selection], members)
+    ]
+
+
+def kept_and_truncated(
+    db: Database, experiment_id: int | None, selection: Selection, *, members: str | None = None
+) -> dict[str, tuple[int, int]]:
+    """Per strategy: (kept, dropped only because every solution that could train was cut),
+    from one scan (a blend plan needs both)."""
+    if selection.allow_truncated:
+        return {
+            name: (kept, 0)
+            for name, kept, _ in strategy_counts(db, experiment_id, selection, members=members)
+        }
+    return {
+        name: (kept[0], kept[1] - kept[0])
+        for name, kept, _ in _grouped(db, experiment_id, [selection, _allowing(selection)], members)
+    }
 
 
 def kept_dropped(db: Database, experiment: str | int, selection: Selection) -> list[StrategyCount]:
@@ -101,23 +134,8 @@ def truncated_counts(
     Zero when the selection allows truncated solutions. This is what a blend or an export
     reports as "skipped (truncated)".
     """
-    if selection.allow_truncated:
-        return {}
-    loose = {
-        name: kept
-        for name, kept, _ in strategy_counts(
-            db, experiment_id, _allowing(selection), members=members
-        )
-    }
-    strict = {
-        name: kept
-        for name, kept, _ in strategy_counts(db, experiment_id, selection, members=members)
-    }
-    return {
-        name: loose[name] - strict.get(name, 0)
-        for name in loose
-        if loose[name] - strict.get(name, 0)
-    }
+    counts = kept_and_truncated(db, experiment_id, selection, members=members)
+    return {name: cut for name, (_, cut) in counts.items() if cut}
 
 
 def _allowing(selection: Selection) -> Selection:
