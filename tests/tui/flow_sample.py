@@ -31,26 +31,8 @@ from storage.traces import (
     save_steps,
     save_values,
 )
-from tests.unit.strategy_doubles import ScriptedBackend
+from tests.unit.strategy_doubles import SECTIONS, STORIES, ScriptedBackend
 
-SECTIONS = (
-    "suggestions",
-    "concepts",
-    "key_concepts",
-    "solution",
-    "answer",
-    "question",
-    "result",
-    "distractors",
-)
-# Different wordings, so near-duplicate detection keeps them apart.
-STORIES = (
-    "A farmer has {n} cows and buys {m} more. How many cows are there now?",
-    "A library lends {n} books on Monday and {m} on Tuesday; how many in total?",
-    "Find the remainder when {n} squared is divided by {m}.",
-    "A train covers {n} km in {m} hours. What is its average speed?",
-    "What is the area of a rectangle with sides {n} cm and {m} cm?",
-)
 STEPS = 12
 
 

@@ -37,6 +37,26 @@ SEEDS = [
     {"question": "Sara reads 15 pages a day. How many pages does she read in 6 days?"},
 ]
 
+# Scripted replies of the run tests: every tag a stage may ask for, and problems in
+# distinct wordings (near-duplicate detection keeps them apart).
+SECTIONS = (
+    "suggestions",
+    "concepts",
+    "key_concepts",
+    "solution",
+    "answer",
+    "question",
+    "result",
+    "distractors",
+)
+STORIES = (
+    "A farmer has {n} cows and buys {m} more. How many cows are there now?",
+    "A library lends {n} books on Monday and {m} on Tuesday; how many in total?",
+    "Find the remainder when {n} squared is divided by {m}.",
+    "A train covers {n} km in {m} hours. What is its average speed?",
+    "What is the area of a rectangle with sides {n} cm and {m} cm?",
+)
+
 
 class ScriptedBackend:
     """Replies from a script; records every prompt it was sent."""
