@@ -25,7 +25,8 @@ async def settle(
         if condition is None or condition():
             return
         if loop.time() > deadline:
-            raise AssertionError("condition not met before timeout")
+            shown = [n.message for n in pilot.app._notifications]  # a failed worker says why
+            raise AssertionError(f"condition not met before timeout; notifications: {shown}")
         await asyncio.sleep(0.05)
 
 

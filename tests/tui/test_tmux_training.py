@@ -45,7 +45,7 @@ def screen_of(session: str) -> str:
     return tmux("capture-pane", "-p", "-t", session)
 
 
-def wait_for(session: str, pattern: str, timeout: float = 30.0) -> re.Match[str]:
+def wait_for(session: str, pattern: str, timeout: float = 60.0) -> re.Match[str]:
     deadline = time.monotonic() + timeout
     screen = ""
     while time.monotonic() < deadline:

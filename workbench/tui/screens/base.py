@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from textual.binding import Binding
+from textual.message import Message
+from textual.message_pump import MessagePump
 from textual.screen import Screen
-from textual.worker import Worker, WorkerState
+from textual.worker import Worker, WorkerState, get_current_worker
 
 from pipeline.errors import FlamesError
 from workbench.tui.workspace import Workspace
@@ -15,7 +18,40 @@ if TYPE_CHECKING:
     from workbench.tui.app import FlamesApp
 
 
-class WorkbenchScreen(Screen[Any]):
+class CurrentResults(MessagePump):
+    """Shows only the results of workers that were not replaced.
+
+    Starting an exclusive worker cancels the one before it, but a thread cannot be stopped:
+    the old one finishes and reports anyway, possibly after the new one (the Blend screen
+    once showed the plan for the ratios it had before the experiment's config loaded). A
+    result is therefore shown only if its worker was not replaced; both checks run on the UI
+    thread, where replacing happens, so what shows is current or nothing.
+    """
+
+    def post_result(self, message: Message) -> None:
+        """From a worker thread: post `message`, dropped on arrival if the worker was replaced."""
+        setattr(message, "_flames_worker", get_current_worker())  # noqa: B010
+        self.post_message(message)
+
+    def show_result(self, callback: Callable[..., object], *args: Any) -> None:
+        """From a worker thread: run `callback(*args)` on the UI thread unless the worker was
+        replaced meanwhile."""
+        worker = get_current_worker()
+
+        def show() -> None:
+            if not worker.is_cancelled:
+                callback(*args)
+
+        self.app.call_from_thread(show)
+
+    async def _on_message(self, message: Message) -> None:
+        worker = getattr(message, "_flames_worker", None)
+        if worker is not None and worker.is_cancelled:
+            return
+        await super()._on_message(message)
+
+
+class WorkbenchScreen(CurrentResults, Screen[Any]):
     """A screen over the workspace; worker failures end up in one notification."""
 
     BINDINGS = [Binding("escape", "leave_field", "Leave field", show=False, id="screen.leave")]

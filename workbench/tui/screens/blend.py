@@ -39,6 +39,7 @@ from pipeline.selection import Selection
 from workbench.tui.screens.base import WorkbenchScreen
 from workbench.tui.widgets.field import Field
 from workbench.tui.widgets.key_bar import KeyBar
+from workbench.tui.widgets.table import Table
 
 
 class ConfirmOverwrite(ModalScreen[bool]):
@@ -125,7 +126,7 @@ class BlendScreen(WorkbenchScreen):
             )
             yield Field("", placeholder="output path (.jsonl or .parquet)", id="out")
         yield VerticalScroll(id="ratios")
-        yield DataTable(id="plan", cursor_type="none", zebra_stripes=True)
+        yield Table(id="plan", cursor_type="none", zebra_stripes=True)
         yield Static("", id="blend-warnings")
         yield Static("", id="blend-status")
         yield Static("", id="blend-command", markup=False)
@@ -151,7 +152,7 @@ class BlendScreen(WorkbenchScreen):
                 ratios = dict(config.blend.ratios) or ratios
                 total = config.blend.total
         out = Path(self.flames.db_path).resolve().parent / f"{name}-blend.jsonl"
-        self.post_message(self.Loaded(names, ratios, total, str(out)))
+        self.post_result(self.Loaded(names, ratios, total, str(out)))
 
     def on_blend_screen_loaded(self, message: Loaded) -> None:
         self.ratios = {name: 0.0 for name in message.names}
@@ -222,7 +223,7 @@ class BlendScreen(WorkbenchScreen):
     ) -> None:
         with self.workspace.db() as db:
             plan = plan_blend(db, experiment_id, ratios, total, selection)
-        self.post_message(self.Planned(plan))
+        self.post_result(self.Planned(plan))
 
     def _out(self) -> Path:
         return Path(self.query_one("#out", Field).value.strip() or "blend.jsonl")

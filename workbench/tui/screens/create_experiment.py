@@ -18,6 +18,7 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Select, Static
 
+from workbench.tui.screens.base import CurrentResults
 from workbench.tui.widgets.field import Field
 
 
@@ -29,7 +30,7 @@ class CreateOutcome:
     import_seed_set: str | None = None
 
 
-class CreateExperimentScreen(ModalScreen[CreateOutcome | None]):
+class CreateExperimentScreen(CurrentResults, ModalScreen[CreateOutcome | None]):
     """Preset + name -> a new experiment."""
 
     BINDINGS = [Binding("escape", "dismiss_none", "Cancel", id="create.cancel")]
@@ -96,7 +97,7 @@ class CreateExperimentScreen(ModalScreen[CreateOutcome | None]):
         with self.app.workspace.db() as db:  # type: ignore[attr-defined]
             name = free_name(db, preset)
             missing = missing_seed_sets(db, config)
-        self.post_message(self.PresetRead(preset, name, config.experiment.description, missing))
+        self.post_result(self.PresetRead(preset, name, config.experiment.description, missing))
 
     def on_create_experiment_screen_preset_read(self, event: PresetRead) -> None:
         field = self.query_one("#name", Field)

@@ -23,6 +23,7 @@ from workbench.tui.changes import WorkspaceChanges
 from workbench.tui.screens.base import WorkbenchScreen
 from workbench.tui.screens.create_experiment import CreateOutcome
 from workbench.tui.widgets.key_bar import KeyBar
+from workbench.tui.widgets.table import Table
 
 STAGE_KEYS = {"generate": "g", "solve": "s", "filter": "f", "dedup": "d", "decontaminate": "c"}
 REFRESH_S = 2.0  # how often the screen asks whether anything was written (no table is read)
@@ -124,7 +125,7 @@ class ExperimentsScreen(WorkbenchScreen):
         self._land_on: str | None = None  # an experiment just cloned or renamed
 
     def compose(self) -> ComposeResult:
-        yield DataTable(id="experiments", cursor_type="row", zebra_stripes=True)
+        yield Table(id="experiments", cursor_type="row", zebra_stripes=True)
         with Horizontal(id="experiment-detail"):
             yield Static("", id="experiment-counts")
             yield Static("", id="experiment-arms")
@@ -134,8 +135,7 @@ class ExperimentsScreen(WorkbenchScreen):
     def on_mount(self) -> None:
         self.query_one(DataTable).add_columns(
             "id", "name", "preset", "generated", "rejected", "created"
-        )
-        self.action_reload()
+        )  # the list loads on screen resume, which also comes first time the screen shows
         # Jobs write while the user watches: counts and recent jobs follow on their own.
         self._changes = WorkspaceChanges(self.workspace.path)
         self._poll_changes()  # takes note of where the workspace stands now
@@ -168,7 +168,7 @@ class ExperimentsScreen(WorkbenchScreen):
 
         with self.workspace.db() as db:
             rows = experiment_list(db)
-        self.post_message(self.Listed(rows))
+        self.post_result(self.Listed(rows))
 
     def on_experiments_screen_listed(self, event: Listed) -> None:
         table = self.query_one(DataTable)
@@ -232,7 +232,7 @@ class ExperimentsScreen(WorkbenchScreen):
                 arms=arm_rows(db, experiment_id),
                 jobs=list_jobs(db, limit=5, experiment_id=experiment_id),
             )
-        self.post_message(self.Detailed(experiment_id, overview))
+        self.post_result(self.Detailed(experiment_id, overview))
 
     def on_experiments_screen_detailed(self, event: Detailed) -> None:
         if self.highlighted is None or self.highlighted[0] != event.experiment_id:

@@ -34,6 +34,7 @@ from pipeline.selection import (
 from workbench.tui.screens.base import WorkbenchScreen
 from workbench.tui.widgets.field import Field
 from workbench.tui.widgets.key_bar import KeyBar
+from workbench.tui.widgets.table import Table
 
 STEP = 0.01
 # Threshold field -> what its histogram shows.
@@ -143,7 +144,7 @@ class FiltersScreen(WorkbenchScreen):
                         classes="number",
                     )
             yield Static("", id="switches")
-            yield DataTable(id="counts", cursor_type="row", zebra_stripes=True)
+            yield Table(id="counts", cursor_type="row", zebra_stripes=True)
             yield Static("", id="filter-timing")
             yield Static("", id="filter-command", markup=False)
             yield Static("", id="hist-label")
@@ -154,8 +155,7 @@ class FiltersScreen(WorkbenchScreen):
     def on_mount(self) -> None:
         table = self.query_one("#counts", DataTable)
         table.add_columns("strategy", "kept", "dropped", "kept %")
-        self._show_switches()
-        self.refresh_counts()
+        self._show_switches()  # the counts load on screen resume (the first show included)
 
     def on_screen_resume(self) -> None:
         self._sync_controls()
@@ -273,7 +273,7 @@ class FiltersScreen(WorkbenchScreen):
             )
         total_ms = (time.perf_counter() - started) * 1000
         truncated = loose - sum(kept for _, kept, _ in counts) if loose else 0
-        self.post_message(
+        self.post_result(
             self.Counted(
                 selection, counts, truncated, hist, near, field, (counts_ms, total_ms, index.size)
             )

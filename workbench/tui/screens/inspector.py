@@ -83,7 +83,7 @@ class InspectorScreen(WorkbenchScreen):
         problem_id = self.problem_id
         with self.workspace.db() as db:
             detail = load_detail(db, problem_id, self.selection)
-        self.post_message(self.Loaded(problem_id, detail))
+        self.post_result(self.Loaded(problem_id, detail))
 
     def on_inspector_screen_loaded(self, event: Loaded) -> None:
         if event.problem_id != self.problem_id:

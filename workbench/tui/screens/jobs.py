@@ -21,6 +21,7 @@ from storage.jobs import JobRow, get_job, list_jobs
 from workbench.jobs.launcher import resume_job
 from workbench.tui.screens.base import WorkbenchScreen
 from workbench.tui.widgets.key_bar import KeyBar
+from workbench.tui.widgets.table import Table
 
 MARKS = {
     "queued": "…",
@@ -76,7 +77,7 @@ class JobsScreen(WorkbenchScreen):
         self._rows: list[tuple[int, str, str, str]] = []
 
     def compose(self) -> ComposeResult:
-        yield DataTable(id="jobs", cursor_type="row", zebra_stripes=True)
+        yield Table(id="jobs", cursor_type="row", zebra_stripes=True)
         yield Static("", id="job-command", markup=False)
         yield ProgressBar(id="job-progress", show_eta=False)
         yield Static("", id="job-log", markup=False)
@@ -103,7 +104,7 @@ class JobsScreen(WorkbenchScreen):
             rows = list_jobs(db, limit=200)
             job = get_job(db, selected) if selected is not None else (rows[0] if rows else None)
         log = read_log_tail(job.log_path, 12) if job else []
-        self.post_message(self.Loaded(JobView(rows, job, log)))
+        self.post_result(self.Loaded(JobView(rows, job, log)))
 
     def on_jobs_screen_loaded(self, event: Loaded) -> None:
         self._show(event.view)

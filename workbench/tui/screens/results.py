@@ -27,6 +27,7 @@ from storage.evaluation import item_rows
 from workbench.tui.screens.base import WorkbenchScreen
 from workbench.tui.widgets.key_bar import KeyBar
 from workbench.tui.widgets.math_text import RAW_KEY, MathText, toggle_raw
+from workbench.tui.widgets.table import Table
 
 ITEMS_PAGE = 500
 
@@ -83,10 +84,10 @@ class ResultsScreen(WorkbenchScreen):
 
     def compose(self) -> ComposeResult:
         yield Static("", id="results-header", markup=False)
-        yield DataTable(id="results", cursor_type="cell", zebra_stripes=True)
+        yield Table(id="results", cursor_type="cell", zebra_stripes=True)
         yield PlotextPlot(id="results-scaling")
         with Horizontal(id="results-drill"):
-            yield DataTable(id="result-items", cursor_type="row")
+            yield Table(id="result-items", cursor_type="row")
             with Vertical(id="result-item"):
                 yield MathText(id="result-question")
                 yield MathText(id="result-output")
@@ -112,7 +113,7 @@ class ResultsScreen(WorkbenchScreen):
         if experiment_id is not None:
             with self.workspace.db() as db:
                 view = load_results(db, experiment_id)
-        self.app.call_from_thread(self._show, view)
+        self.show_result(self._show, view)
 
     def _show(self, view: ResultsView | None) -> None:
         self.view = view
@@ -206,7 +207,7 @@ class ResultsScreen(WorkbenchScreen):
     def _load_items(self, run_id: int, wrong_only: bool) -> None:
         with self.workspace.db() as db:
             items = item_rows(db, run_id, wrong_only=wrong_only, limit=ITEMS_PAGE)
-        self.app.call_from_thread(self._show_items, items)
+        self.show_result(self._show_items, items)
 
     def _show_items(self, items: list[dict[str, Any]]) -> None:
         self.items = items
@@ -253,7 +254,7 @@ class ResultsScreen(WorkbenchScreen):
         with self.workspace.db() as db:
             found = similar_training_problems(db, experiment_id, arm, question, limit=3)
         text = "\n\n".join(f"#{pid} ({score:.0%} alike): {body}" for pid, score, body in found)
-        self.app.call_from_thread(
+        self.show_result(
             self.query_one("#result-output", MathText).set_text,
             f"training problems of {arm} most like this item:\n{text or 'none found'}",
         )

@@ -32,6 +32,7 @@ from workbench.jobs.launcher import launch_job, resume_job
 from workbench.tui.gpu import gpu_lines
 from workbench.tui.screens.base import WorkbenchScreen
 from workbench.tui.widgets.key_bar import KeyBar
+from workbench.tui.widgets.table import Table
 
 REFRESH_S = 1.0
 # The curves drawn, in order, when a run logged them (TRL's names).
@@ -84,7 +85,7 @@ class RunsScreen(WorkbenchScreen):
         self.runs: list[TrainingRunRow] = []
 
     def compose(self) -> ComposeResult:
-        yield DataTable(id="runs", cursor_type="row", zebra_stripes=True)
+        yield Table(id="runs", cursor_type="row", zebra_stripes=True)
         with Horizontal(id="runs-body"):
             yield PlotextPlot(id="runs-curve")
             with Vertical(id="runs-side"):
@@ -141,12 +142,12 @@ class RunsScreen(WorkbenchScreen):
                     series[name] = have + tail
                 checkpoints = list_checkpoints(db, run.id)
                 latest = latest_metrics(db, run.id)
-        self.app.call_from_thread(self._show, runs, arms, run, series, checkpoints, latest)
+        self.show_result(self._show, runs, arms, run, series, checkpoints, latest)
 
     @work(thread=True, exclusive=True, group="runs-gpu", exit_on_error=False)
     def _load_gpu(self) -> None:
         lines = gpu_lines()
-        self.app.call_from_thread(self.query_one("#runs-gpu", Static).update, "\n".join(lines))
+        self.show_result(self.query_one("#runs-gpu", Static).update, "\n".join(lines))
 
     def _show(
         self,

@@ -22,6 +22,7 @@ from textual.widgets import Button, DataTable, Label, Static
 from workbench.tui.screens.base import WorkbenchScreen
 from workbench.tui.widgets.field import Field
 from workbench.tui.widgets.key_bar import KeyBar
+from workbench.tui.widgets.table import Table
 
 SAMPLE = 5
 SOURCE_HINT = "file .jsonl/.csv/.parquet, hf:ORG/NAME[:CONFIG]:SPLIT, or champ"
@@ -63,7 +64,7 @@ class SeedsScreen(WorkbenchScreen):
         self.users: dict[str, list[str]] = {}
 
     def compose(self) -> ComposeResult:
-        yield DataTable(id="seed-sets", cursor_type="row", zebra_stripes=True)
+        yield Table(id="seed-sets", cursor_type="row", zebra_stripes=True)
         with Vertical(id="seed-import"):
             with Horizontal(classes="controls"):
                 yield Label("source", classes="label")
@@ -79,8 +80,7 @@ class SeedsScreen(WorkbenchScreen):
 
     def on_mount(self) -> None:
         self.query_one(DataTable).add_columns("seed set", "seeds", "answers", "source")
-        self.query_one("#seed-import").display = False
-        self.action_reload()
+        self.query_one("#seed-import").display = False  # the sets load on screen resume
 
     def on_screen_resume(self) -> None:
         self.action_reload()
@@ -100,7 +100,7 @@ class SeedsScreen(WorkbenchScreen):
         with self.workspace.db() as db:
             sets = list_seed_sets(db)
             users = seed_set_users(db)
-        self.post_message(self.Loaded(sets, users))
+        self.post_result(self.Loaded(sets, users))
 
     def on_seeds_screen_loaded(self, event: Loaded) -> None:
         self.sets = {str(row["name"]): row for row in event.sets}
@@ -134,7 +134,7 @@ class SeedsScreen(WorkbenchScreen):
             return
         with self.workspace.db() as db:
             seeds = sample_seeds(db, int(row["id"]), SAMPLE)
-        self.post_message(self.Inspected(name, seeds))
+        self.post_result(self.Inspected(name, seeds))
 
     def on_seeds_screen_inspected(self, event: Inspected) -> None:
         row = self.sets.get(event.name, {})

@@ -25,6 +25,7 @@ from storage.traces import (
 from workbench.tui.screens.base import WorkbenchScreen
 from workbench.tui.widgets.key_bar import KeyBar
 from workbench.tui.widgets.math_text import RAW_KEY, MathText, toggle_raw
+from workbench.tui.widgets.table import Table
 
 PAGE = 200
 
@@ -66,10 +67,10 @@ class StepsScreen(WorkbenchScreen):
     def compose(self) -> ComposeResult:
         yield Static("", id="steps-header", markup=False)
         with Horizontal(id="steps-body"):
-            yield DataTable(id="traces", cursor_type="row", zebra_stripes=True)
+            yield Table(id="traces", cursor_type="row", zebra_stripes=True)
             with VerticalScroll(id="steps-detail"):
                 yield MathText(id="steps-question")
-                yield DataTable(id="steps", cursor_type="row")
+                yield Table(id="steps", cursor_type="row")
                 yield Static("", id="steps-focus-label", markup=False)
                 yield MathText(id="steps-focus")
         yield KeyBar()
@@ -77,7 +78,7 @@ class StepsScreen(WorkbenchScreen):
     def on_mount(self) -> None:
         self.query_one("#traces", DataTable).add_columns("trace", "item", "steps", "c")
         self.query_one("#steps", DataTable).add_columns("step", "value", "rate", "text")
-        self.action_reload()
+        # The sets load on screen resume, which also comes the first time the screen shows.
 
     def on_screen_resume(self) -> None:
         self.action_reload()
@@ -96,7 +97,7 @@ class StepsScreen(WorkbenchScreen):
             sets = trace_sets(db, experiment_id)
             chosen = sets[index % len(sets)] if sets else None
             traces = rolled_out_traces(db, chosen.id, limit=PAGE) if chosen else []
-        self.app.call_from_thread(self._show_sets, sets, chosen, traces)
+        self.show_result(self._show_sets, sets, chosen, traces)
 
     def _show_sets(
         self, sets: list[TraceSet], chosen: TraceSet | None, traces: list[TraceRow]
@@ -133,7 +134,7 @@ class StepsScreen(WorkbenchScreen):
     def _load_trace(self, trace_id: int) -> None:
         with self.workspace.db() as db:
             detail = trace_detail(db, trace_id)
-        self.app.call_from_thread(self._show_trace, detail)
+        self.show_result(self._show_trace, detail)
 
     def _show_trace(self, detail: TraceDetail | None) -> None:
         self.detail = detail

@@ -18,6 +18,7 @@ from pipeline.strategies import STRATEGIES, get_strategy
 from workbench.tui.screens.base import WorkbenchScreen
 from workbench.tui.widgets.field import Field
 from workbench.tui.widgets.key_bar import KeyBar
+from workbench.tui.widgets.table import Table
 
 
 class StrategiesScreen(WorkbenchScreen):
@@ -39,7 +40,7 @@ class StrategiesScreen(WorkbenchScreen):
 
     def compose(self) -> ComposeResult:
         with Horizontal():
-            yield DataTable(id="strategy-list", cursor_type="row")
+            yield Table(id="strategy-list", cursor_type="row")
             with VerticalScroll(id="strategy-detail"):
                 yield Static("", id="strategy-summary")
                 with Horizontal(classes="controls"):
@@ -60,8 +61,7 @@ class StrategiesScreen(WorkbenchScreen):
 
     def on_mount(self) -> None:
         self.query_one("#template", TextArea).cursor_blink = bool(self.flames.cursor_blink)
-        self.query_one(DataTable).add_columns("strategy", "on", "budget")
-        self.load()
+        self.query_one(DataTable).add_columns("strategy", "on", "budget")  # loads on resume
 
     def on_screen_resume(self) -> None:
         self.load()
@@ -75,7 +75,7 @@ class StrategiesScreen(WorkbenchScreen):
 
             with self.workspace.db() as db:
                 config = load_experiment(db, name)
-        self.app.call_from_thread(self._show_list, config)
+        self.show_result(self._show_list, config)
 
     def _settings(self, name: str) -> Any:
         from pipeline.config.schema import StrategyConfig
@@ -142,7 +142,7 @@ class StrategiesScreen(WorkbenchScreen):
             current = current_templates(db, get_strategy(strategy_name))[stage]
             history = template_history(db, strategy_name, stage)
         chosen = next((h for h in history if h.version == version), current)
-        self.app.call_from_thread(self._show_templates, chosen, history, version is None)
+        self.show_result(self._show_templates, chosen, history, version is None)
 
     def _show_templates(self, chosen: Any, history: list[Any], reset_versions: bool) -> None:
         self.query_one("#template", TextArea).text = chosen.body
@@ -249,6 +249,4 @@ class StrategiesScreen(WorkbenchScreen):
                 )
         except InputError as exc:  # no seeds yet: say what to import
             text = str(exc)
-        self.app.call_from_thread(
-            self.query_one("#preview", Static).update, heading + Content(text)
-        )
+        self.show_result(self.query_one("#preview", Static).update, heading + Content(text))
