@@ -12,7 +12,7 @@ from textual.worker import WorkerCancelled, WorkerFailed
 
 
 async def settle(
-    pilot: Pilot[None], condition: Callable[[], bool] | None = None, timeout: float = 5.0
+    pilot: Pilot[None], condition: Callable[[], bool] | None = None, timeout: float = 15.0
 ) -> None:
     """Let workers finish and the screen repaint; optionally until `condition()` holds."""
     loop = asyncio.get_running_loop()

@@ -40,7 +40,7 @@ async def test_jobs_screen_shows_progress_log_and_cancels(sample_db: Path) -> No
     )
     app = FlamesApp(sample_db, start="jobs", cursor_blink=False)
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot, lambda: any("running" in r[1] for r in cells(app, "#jobs")), 15)
+        await settle(pilot, lambda: any("running" in r[1] for r in cells(app, "#jobs")), 20)
         await settle(
             pilot,
             lambda: any(r[0] == str(done) and "done" in r[1] for r in cells(app, "#jobs")),
@@ -54,7 +54,7 @@ async def test_jobs_screen_shows_progress_log_and_cancels(sample_db: Path) -> No
             10,
         )
         await pilot.press("down")
-        await settle(pilot, lambda: "job says hi" in text_of(pilot, "#job-log"), 10)
+        await settle(pilot, lambda: "job says hi" in text_of(pilot, "#job-log"), 20)
     assert db.execute("SELECT status FROM jobs WHERE id = ?", [slow]).fetchone()[0] == "cancelled"
 
 
@@ -86,7 +86,7 @@ async def test_create_experiment_and_edit_strategies(sample_db: Path) -> None:
         await pilot.press("n")
         await settle(pilot)
         await pilot.press(*"qs", "enter")
-        await settle(pilot, lambda: app.experiment_name == "qs", 10)
+        await settle(pilot, lambda: app.experiment_name == "qs", 20)
         db = open_db(sample_db)
         assert db.execute("SELECT preset FROM experiments WHERE name = 'qs'").fetchone()[0]
         await pilot.press("2")

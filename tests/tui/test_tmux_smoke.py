@@ -24,7 +24,7 @@ def tmux(*args: str) -> str:
     return subprocess.run(["tmux", *args], capture_output=True, text=True, check=False).stdout
 
 
-def wait_for_text(session: str, text: str, timeout: float = 20.0) -> str:
+def wait_for_text(session: str, text: str, timeout: float = 45.0) -> str:
     deadline = time.monotonic() + timeout
     screen = ""
     while time.monotonic() < deadline:
