@@ -479,6 +479,8 @@ def _check_model(spec: ModelSpec, key: str, fail: Any) -> None:
         fail(f"{key}.base_urls", "the openai backend needs at least one base URL")
     if spec.endpoint not in ("chat", "completions"):
         fail(f"{key}.endpoint", "choose from chat, completions")
+    if spec.continuation not in ("chat", "completions"):
+        fail(f"{key}.continuation", "choose from chat, completions")
 
 
 def _check_sampling(params: SamplingParams, key: str, fail: Any) -> None:

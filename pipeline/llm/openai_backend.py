@@ -22,6 +22,7 @@ import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future
 from itertools import count
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -73,6 +74,7 @@ class OpenAIBackend:
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._headers = headers
         self._turn = count()
+        self._tokenizer: Any = None  # loaded by the first continuation sent to /completions
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(
             target=self._loop.run_forever, name="openai-backend", daemon=True
@@ -128,6 +130,8 @@ class OpenAIBackend:
         the next answer after it (the engine has stored it by then), so at most
         `concurrency` answers are ever sent-but-unstored: what a kill can make re-send.
         """
+        if self.spec.continuation == "completions" and any(r.continue_final for r in requests):
+            self._chat_tokenizer()  # here, not in the send loop: a missing one fails in one line
         answers: queue.SimpleQueue[tuple[int, Completion | Exception]] = queue.SimpleQueue()
         gate = asyncio.Semaphore(self.concurrency)
         job = self._call(self._send_all(requests, answers, gate))
@@ -250,6 +254,9 @@ class OpenAIBackend:
         if request.prompt is not None and self.spec.endpoint == "completions":
             body["prompt"] = request.prompt
             return "/completions", body
+        if request.continue_final and self.spec.continuation == "completions":
+            body["prompt"] = self._continued_prompt(request)
+            return "/completions", body
         body["messages"] = (
             request.chat()
             if request.messages is not None
@@ -257,10 +264,63 @@ class OpenAIBackend:
         )
         if request.continue_final:
             # vLLM's (and SGLang's) chat extension: render up to the end of the final
-            # assistant message and continue it. Servers without it would start a new turn.
+            # assistant message and continue it. A server without it would start a new turn:
+            # set continuation = "completions" for those.
             body["continue_final_message"] = True
             body["add_generation_prompt"] = False
         return "/chat/completions", body
+
+    def _chat_tokenizer(self) -> Any:
+        """The tokenizer whose chat template renders continuations (loaded once)."""
+        if self._tokenizer is None:
+            from transformers import AutoTokenizer
+
+            from pipeline.errors import first_line
+            from pipeline.llm.backend import chat_template_text
+            from pipeline.llm.models import resolve_model
+
+            name = self.spec.tokenizer or self.spec.model
+            folder = Path(name).expanduser()
+            try:
+                # A tokenizer folder or Hub id loads as it is; the embedded model and model
+                # folders (a `flames train` output, an adapter) through their weights' source.
+                plain = (folder / "tokenizer_config.json").is_file() or not (
+                    folder.is_dir() or name.startswith("embedded:")
+                )
+                source = str(folder) if folder.is_dir() and plain else name
+                if not plain:
+                    source = resolve_model(name).tokenizer_source
+                tokenizer = AutoTokenizer.from_pretrained(source)
+            except Exception as exc:
+                raise FlamesError(
+                    f"continuation = 'completions' renders the chat here and needs the served "
+                    f"model's tokenizer, which did not load from '{name}' ({first_line(exc)}): "
+                    "set `tokenizer` in the model spec to its folder or Hub id"
+                ) from exc
+            if self.spec.chat_template:
+                tokenizer.chat_template = chat_template_text(self.spec.chat_template)
+            if not getattr(tokenizer, "chat_template", None):
+                raise FlamesError(
+                    f"tokenizer '{name}' has no chat template: set chat_template in the model "
+                    "spec (continuation = 'completions' renders the chat here)"
+                )
+            self._tokenizer = tokenizer
+        return self._tokenizer
+
+    def _continued_prompt(self, request: Request) -> str:
+        """The chat rendered up to the end of its assistant prefix, with no end-of-turn after
+        it (what the transformers backend generates from). When the tokenizer itself adds a
+        BOS to what it encodes, the server's will too: the template's own is dropped."""
+        tokenizer = self._chat_tokenizer()
+        text: str = tokenizer.apply_chat_template(
+            request.chat(), tokenize=False, add_generation_prompt=False, continue_final_message=True
+        )
+        bos, bos_id = (
+            getattr(tokenizer, "bos_token", None),
+            getattr(tokenizer, "bos_token_id", None),
+        )
+        adds_bos = bos_id is not None and tokenizer("").input_ids[:1] == [bos_id]
+        return text[len(bos) :] if adds_bos and bos and text.startswith(bos) else text
 
     def close(self) -> None:
         """Close the connections and stop the loop thread."""

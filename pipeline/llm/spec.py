@@ -46,6 +46,11 @@ class ModelSpec:
     base_urls: tuple[Str, ...] = field(default_factory=tuple)  # openai: e.g. http://h:8000/v1
     api_key_env: Str = "OPENAI_API_KEY"  # openai: the env var holding the key (unset: none)
     endpoint: Str = "chat"  # openai: where plain prompts go, chat | completions
+    # openai: how an assistant prefix is continued (per-step DPO rollouts). "chat": vLLM's and
+    # SGLang's chat extension (continue_final_message); "completions": the chat is rendered
+    # here with the model's tokenizer and sent to /completions, for servers without it.
+    continuation: Str = "chat"
+    tokenizer: Str | None = None  # openai, continuation = "completions": default `model`
     concurrency: Int = 64  # openai: requests in flight at once
     timeout_s: Number = 120.0  # openai: per request
     max_retries: Int = 5  # openai: per request, on 429/5xx/timeouts/malformed bodies

@@ -109,3 +109,83 @@ def test_vllm_sends_continuations_in_their_own_chat_call(monkeypatch: pytest.Mon
     assert continued["add_generation_prompt"] is False
     assert continued["continue_final_message"] is True
     assert continued["messages"][0][-1] == {"role": "assistant", "content": "Step 1: 2 + 3 = 5."}
+
+
+def _bos_tokenizer(adds_bos: bool) -> Any:
+    """A tokenizer whose template starts with its BOS; encoding adds one too if `adds_bos`."""
+    from tokenizers import Tokenizer
+    from tokenizers.models import WordLevel
+    from tokenizers.pre_tokenizers import Whitespace
+    from tokenizers.processors import TemplateProcessing
+    from transformers import PreTrainedTokenizerFast
+
+    words = Tokenizer(WordLevel({"<unk>": 0, "<pad>": 1, "<s>": 2}, unk_token="<unk>"))
+    words.pre_tokenizer = Whitespace()
+    if adds_bos:
+        words.post_processor = TemplateProcessing(single="<s> $A", special_tokens=[("<s>", 2)])
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=words, unk_token="<unk>", pad_token="<pad>", bos_token="<s>"
+    )
+    tokenizer.chat_template = "{{ bos_token }}" + TEMPLATE
+    return tokenizer
+
+
+@pytest.mark.parametrize("adds_bos", [True, False], ids=["server-adds-bos", "template-bos"])
+def test_openai_completions_continuation_renders_the_prefix_here(
+    tmp_path: Any, adds_bos: bool
+) -> None:
+    """For servers without the chat extension: the open assistant turn goes to /completions,
+    rendered with the model's tokenizer. A BOS the tokenizer adds when encoding is left to the
+    server's; a BOS only the template writes (SmolLM2's <|im_start|>) stays."""
+    _bos_tokenizer(adds_bos).save_pretrained(str(tmp_path / "tok"))
+    with LoopbackServer() as server:
+        backend = load_backend(
+            ModelSpec(
+                backend="openai",
+                model="served",
+                base_urls=(server.base_url,),
+                continuation="completions",
+                tokenizer=str(tmp_path / "tok"),
+            )
+        )
+        try:
+            list(
+                backend.generate(
+                    [Request(messages=CHAT, continue_final=True), Request(messages=CHAT[:1])]
+                )
+            )
+        finally:
+            backend.close()
+        bodies = {
+            "chat" if e.path.endswith("/chat/completions") else "completions": e.body
+            for e in server.log
+        }
+    assert bodies["completions"]["prompt"] == ("" if adds_bos else "<s>") + (
+        "<|user|>What is 2 + 3?<|end|><|assistant|>Step 1: 2 + 3 = 5."
+    )
+    assert bodies["completions"]["model"] == "served"
+    assert "continue_final_message" not in bodies["completions"]
+    assert bodies["chat"]["messages"] == [{"role": "user", "content": "What is 2 + 3?"}]
+
+
+def test_openai_completions_continuation_without_a_tokenizer_says_what_to_set(
+    tmp_path: Any,
+) -> None:
+    from pipeline.errors import FlamesError
+
+    with LoopbackServer() as server:
+        backend = load_backend(
+            ModelSpec(
+                backend="openai",
+                model="served",
+                base_urls=(server.base_url,),
+                continuation="completions",
+                tokenizer=str(tmp_path / "missing"),
+            )
+        )
+        try:
+            with pytest.raises(FlamesError, match="set `tokenizer` in the model spec"):
+                list(backend.generate([Request(messages=CHAT, continue_final=True)]))
+        finally:
+            backend.close()
+        assert server.log == []  # nothing was sent
