@@ -8,6 +8,8 @@ commas, "and", "or" or `x =`: one answer per root or coordinate, kept together a
 `bare` (the text is itself a short answer, or one LaTeX environment / display block),
 `last_latex` (the last `$...$` span, unless a number follows it), `last_number` (optional
 fallback), `prose` (an answer cue followed by words, not maths: no answer), `none`.
+References also have `qualified`: a gold that opens with its answer and then qualifies it
+("$(2-t, t)$ for all real numbers $t$", CollegeMath's style) is that first span, not the last.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ RULES = (
     "last_number",
     "prose",
     "none",
+    "qualified",
 )
 
 # Text longer than this is cut to its tail before the regex rules run: final answers
@@ -267,6 +270,20 @@ def _last_math(text: str) -> tuple[str, str] | None:
     return None
 
 
+# One inline math span, `$...$` (not `$$`; `\$` inside is a dollar sign).
+_INLINE_SPAN_RE = re.compile(
+    r"(?<![\\$])\$(?!\$)((?:[^$\\]|\\.){1,1000}?)(?<!\\)\$(?!\$)", re.DOTALL
+)
+_SEPARATORS_RE = re.compile(r"[\s,;.]*(?:(?:and|or)[\s,;.]*)*", re.IGNORECASE)
+
+
+def _inline_spans(text: str) -> list[str]:
+    """The inline `$...$` spans of a short text (of a long one: none, it is not an answer)."""
+    if len(text) > MAX_ANSWER_CHARS or text.count("$") < 4:
+        return []
+    return [m.group(1).strip() for m in _INLINE_SPAN_RE.finditer(text)]
+
+
 def _looks_bare(text: str, max_chars: int, max_words: int) -> bool:
     """True when the whole text reads as an answer, not as prose around one."""
     stripped = text.strip()
@@ -319,7 +336,14 @@ def extract_answer(
     block = _whole_block(text)
     if block is not None:
         return Extraction(block[:MAX_ANSWER_CHARS], "bare")
-    if _looks_bare(text, bare_max_chars, bare_max_words) and (
+    spans = _inline_spans(text)
+    if len(spans) > 1:
+        # Several `$...$` spans: joined only by commas, "and", "or" they are one answer of
+        # several parts ("$x=3$ or $x=-3$"), kept together; with words between them they are
+        # prose, and the last span below answers.
+        if _SEPARATORS_RE.fullmatch(_INLINE_SPAN_RE.sub("", text)):
+            return Extraction(", ".join(spans)[:MAX_ANSWER_CHARS], "bare")
+    elif _looks_bare(text, bare_max_chars, bare_max_words) and (
         bare_max_words <= 3 or prose_words(text) < 3
     ):
         bare = _clean_tail(text)
@@ -350,9 +374,23 @@ def _whole_block(text: str) -> str | None:
     return None
 
 
+# A reference that opens with its answer and then qualifies it: "$...$ for all ...",
+# "$...$ where ...". Not "when": in "$\cos t=0$ when $t=...$" the answer is what follows.
+_QUALIFIED = re.compile(
+    r"\A\s*\$(?!\$)([^$]{1,1000})\$\s*,?\s*"
+    r"(?:for|where|with|if|provided|assuming|unless)\b",
+    re.IGNORECASE,
+)
+
+
 def extract_reference(text: str | None) -> Extraction:
     """A gold answer: a worked solution (boxed, `####`), a sentence around the answer ("So the
-    total is $42$ apples."), or, far more often, the bare answer itself."""
+    total is $42$ apples."), an answer with its qualification ("$(2-t, t)$ for all real
+    numbers $t$"), or, far more often, the bare answer itself."""
+    if text is not None and "\\boxed" not in text and "\\fbox" not in text:
+        qualified = _QUALIFIED.match(text[:MAX_SCAN_CHARS])
+        if qualified and qualified.group(1).strip():
+            return Extraction(qualified.group(1).strip(), "qualified")
     found = extract_answer(
         text, fallback_last_number=True, bare_max_chars=MAX_ANSWER_CHARS, bare_max_words=12
     )

@@ -18,7 +18,7 @@ from pipeline.answers.symbolic import screen
 
 # Extractions a comparison can trust as they are; any other rule hands the symbolic check
 # the whole text too (math-verify's own extraction decides).
-CERTAIN_GOLD_RULES = frozenset({"boxed", "boxed_set", "hash", "bare"})
+CERTAIN_GOLD_RULES = frozenset({"boxed", "boxed_set", "hash", "bare", "qualified"})
 CERTAIN_PRED_RULES = frozenset({"boxed", "boxed_set", "hash"})
 
 

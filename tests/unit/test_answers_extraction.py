@@ -90,6 +90,34 @@ def test_reference_keeps_long_bare_answers() -> None:
     assert extract_reference("so $\\boxed{\\frac{1}{2}}$").answer == "\\frac{1}{2}"
 
 
+@pytest.mark.parametrize(
+    ("gold", "answer", "rule"),
+    [
+        # CollegeMath's style: the answer first, then its qualification.
+        ("$(2-t, t)$ for all real numbers $t$", "(2-t, t)", "qualified"),
+        ("$k_{1}=9 k_{2}$, where $k_{1}$ is the spring constant", "k_{1}=9 k_{2}", "qualified"),
+        ("$F(y)=1-e^{-y}$, for $y>0$.", "F(y)=1-e^{-y}", "qualified"),
+        # Not a qualification: the answer is elsewhere, or the words are not one of those.
+        ("$\\cos (t)=0$ when $t=\\frac{\\pi}{2}$", "t=\\frac{\\pi}{2}", "last_latex"),
+        ("$R=0$, converges only when $x=2$", "x=2", "last_latex"),
+        ("$3$ for $x$, so \\boxed{4}", "4", "boxed"),
+        ("$5$", "5", "bare"),
+        # Spans joined only by commas, "and", "or" are one answer of several parts.
+        ("$x=3$ or $x=-3$", "x=3, x=-3", "bare"),
+        ("$(1,2)$, $(3,4)$", "(1,2), (3,4)", "bare"),
+        ("I get $3$ and then $4$", "4", "last_latex"),
+    ],
+)
+def test_reference_that_opens_with_its_answer_and_qualifies_it(
+    gold: str, answer: str, rule: str
+) -> None:
+    found = extract_reference(gold)
+    assert (found.answer, found.rule) == (answer, rule)
+    if rule != "qualified":  # a model's output reads the same (a gold rule only otherwise)
+        found = extract_answer(gold)
+        assert (found.answer, found.rule) == (answer, rule)
+
+
 def test_unclosed_box_is_ignored() -> None:
     assert boxed_answers("\\boxed{1 + \\boxed{2}") == ["2"]
 
