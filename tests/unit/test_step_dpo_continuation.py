@@ -130,6 +130,27 @@ def _bos_tokenizer(adds_bos: bool) -> Any:
     return tokenizer
 
 
+def _send_by_completions(tokenizer: Any, requests: list[Request], received: list[Any]) -> None:
+    """Send `requests` to a loopback server through an openai backend set to continue through
+    /completions with `tokenizer` (a folder); what the server got goes into `received`, also
+    when the backend raised."""
+    with LoopbackServer() as server:
+        backend = load_backend(
+            ModelSpec(
+                backend="openai",
+                model="served",
+                base_urls=(server.base_url,),
+                continuation="completions",
+                tokenizer=str(tokenizer),
+            )
+        )
+        try:
+            list(backend.generate(requests))
+        finally:
+            backend.close()
+            received.extend(server.log)
+
+
 @pytest.mark.parametrize("adds_bos", [True, False], ids=["server-adds-bos", "template-bos"])
 def test_openai_completions_continuation_renders_the_prefix_here(
     tmp_path: Any, adds_bos: bool
@@ -138,28 +159,12 @@ def test_openai_completions_continuation_renders_the_prefix_here(
     rendered with the model's tokenizer. A BOS the tokenizer adds when encoding is left to the
     server's; a BOS only the template writes (SmolLM2's <|im_start|>) stays."""
     _bos_tokenizer(adds_bos).save_pretrained(str(tmp_path / "tok"))
-    with LoopbackServer() as server:
-        backend = load_backend(
-            ModelSpec(
-                backend="openai",
-                model="served",
-                base_urls=(server.base_url,),
-                continuation="completions",
-                tokenizer=str(tmp_path / "tok"),
-            )
-        )
-        try:
-            list(
-                backend.generate(
-                    [Request(messages=CHAT, continue_final=True), Request(messages=CHAT[:1])]
-                )
-            )
-        finally:
-            backend.close()
-        bodies = {
-            "chat" if e.path.endswith("/chat/completions") else "completions": e.body
-            for e in server.log
-        }
+    log: list[Any] = []
+    requests = [Request(messages=CHAT, continue_final=True), Request(messages=CHAT[:1])]
+    _send_by_completions(tmp_path / "tok", requests, log)
+    bodies = {
+        "chat" if e.path.endswith("/chat/completions") else "completions": e.body for e in log
+    }
     assert bodies["completions"]["prompt"] == ("" if adds_bos else "<s>") + (
         "<|user|>What is 2 + 3?<|end|><|assistant|>Step 1: 2 + 3 = 5."
     )
@@ -173,19 +178,9 @@ def test_openai_completions_continuation_without_a_tokenizer_says_what_to_set(
 ) -> None:
     from pipeline.errors import FlamesError
 
-    with LoopbackServer() as server:
-        backend = load_backend(
-            ModelSpec(
-                backend="openai",
-                model="served",
-                base_urls=(server.base_url,),
-                continuation="completions",
-                tokenizer=str(tmp_path / "missing"),
-            )
+    received: list[Any] = []
+    with pytest.raises(FlamesError, match="set `tokenizer` in the model spec"):
+        _send_by_completions(
+            tmp_path / "missing", [Request(messages=CHAT, continue_final=True)], received
         )
-        try:
-            with pytest.raises(FlamesError, match="set `tokenizer` in the model spec"):
-                list(backend.generate([Request(messages=CHAT, continue_final=True)]))
-        finally:
-            backend.close()
-        assert server.log == []  # nothing was sent
+    assert received == []  # it failed before sending anything
