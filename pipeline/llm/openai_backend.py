@@ -217,8 +217,8 @@ class OpenAIBackend:
         if status in RETRYABLE_STATUS:
             raise RetryableError(f"HTTP {status} from {url}", _retry_after(retry_after))
         if status >= 400:
-            text = raw.decode("utf-8", "replace")
-            raise RequestFailed(f"HTTP {status} from {url}: {_error_message(text)}")
+            text = _error_message(raw.decode("utf-8", "replace"))
+            raise RequestFailed(f"HTTP {status} from {url}: {text}{_extension_hint(text, body)}")
         try:
             return json.loads(raw)
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -400,6 +400,23 @@ def _retry_after(value: str | None) -> float | None:
         return float(value) if value is not None else None
     except ValueError:
         return None
+
+
+# What to change when a server refuses a field only vLLM-style servers take.
+_EXTENSION_FIXES = {
+    "top_k": "set top_k = 0 in the role's [sampling] (this server does not take top_k)",
+    "continue_final_message": (
+        'set continuation = "completions" on the model (this server cannot continue a message)'
+    ),
+}
+
+
+def _extension_hint(message: str, body: dict[str, Any]) -> str:
+    """A fix to append when the server's error names a field it does not take, else ""."""
+    for field_name, fix in _EXTENSION_FIXES.items():
+        if field_name in body and field_name in message:
+            return f": {fix}"
+    return ""
 
 
 def _error_message(text: str) -> str:

@@ -208,6 +208,10 @@ class LoopbackServer:
         if fault in ("429", "500", "400"):
             status = int(fault)
             payload = json.dumps({"error": {"message": f"injected {fault}"}}).encode()
+        elif fault == "400-top_k":  # what OpenAI's hosted API says to vLLM's extra fields
+            status = 400
+            message = "Unrecognized request argument supplied: top_k"
+            payload = json.dumps({"error": {"message": message}}).encode()
         elif fault == "malformed":
             payload = b'{"choices": [ {"mess'
         elif fault == "nochoices":

@@ -113,6 +113,16 @@ def test_client_errors_are_not_retried() -> None:
     assert len(server.log) == 1
 
 
+def test_a_server_refusing_top_k_says_what_to_set() -> None:
+    plan: FaultPlan = lambda content, seen: "400-top_k"  # noqa: E731
+    with LoopbackServer(fault=plan) as server:
+        answers = run_all(backend_for(server), [Request(prompt="hosted")])
+    assert isinstance(answers[0], Exception)
+    assert "Unrecognized request argument supplied: top_k" in str(answers[0])
+    assert "set top_k = 0 in the role's [sampling]" in str(answers[0])
+    assert len(server.log) == 1  # a client error: not retried
+
+
 def test_base_urls_are_load_balanced() -> None:
     with LoopbackServer() as one, LoopbackServer() as two:
         run_all(backend_for(one, two), [Request(prompt=f"p{i}") for i in range(40)])
