@@ -31,7 +31,7 @@ from pipeline.generation.budget import (
 )
 from pipeline.generation.qft import QftTrainer, qft_model
 from pipeline.generation.runner import Slot, run_slots
-from pipeline.generation.slots import iter_slots, plan_slots
+from pipeline.generation.slots import iter_slots
 from pipeline.generation.store import store_outcomes, stored_count, stored_slots
 from pipeline.llm.backend import Backend, load_backend
 from pipeline.llm.engine import Engine
@@ -199,18 +199,6 @@ class _Run:
         return {ref.name: ref.ratio for ref in self.config.seed_sets}
 
 
-def _plan(
-    run: _Run,
-    definition: Strategy,
-    params: Mapping[str, Any],
-    pools: Mapping[str, Sequence[Seed]],
-    size: int,
-) -> list[Slot]:
-    return plan_slots(
-        definition, params, size, pools=pools, ratios=run.ratios, seed=run.config.experiment.seed
-    )
-
-
 def _fill_to_target(
     run: _Run,
     definition: Strategy,
@@ -232,11 +220,20 @@ def _fill_to_target(
     survivors.count()  # problems earlier runs stored
     while True:
         before_parsed, before_kept = survivors.parsed, survivors.kept
-        slots = _plan(run, definition, params, pools, planned)
-        fresh = len(slots) - report.requested
-        report.requested = len(slots)
         note = f"round {len(report.rounds) + 1}, {before_kept}/{target} kept"
-        _run_plan(run, definition, params, slots, sampler, report, note=note)
+        # Planned as the round goes (the paper's cap is ~600k slots): the plan is a prefix of
+        # one stream, so each round re-reads the slots before it from the store and sends none.
+        slots = iter_slots(
+            definition,
+            params,
+            planned,
+            pools=pools,
+            ratios=run.ratios,
+            seed=run.config.experiment.seed,
+        )
+        tried = _run_plan(run, definition, params, slots, sampler, report, note=note, total=planned)
+        fresh = tried - report.requested
+        report.requested = tried
         kept = survivors.count()
         report.rounds.append(
             RoundReport(
@@ -252,11 +249,11 @@ def _fill_to_target(
                 f"generate {definition.name}",
                 min(kept, target),
                 target,
-                detail=f"round {len(report.rounds)}: {kept}/{target} kept of {len(slots)} tried",
+                detail=f"round {len(report.rounds)}: {kept}/{target} kept of {tried} tried",
             )
         )
-        following = next_plan(target, kept, len(slots), cap)
-        if following <= len(slots) or len(slots) < planned:
+        following = next_plan(target, kept, tried, cap)
+        if following <= tried or tried < planned:
             break  # target met, cap hit, or the plan cannot grow (no more inputs)
         planned = following
     report.kept = survivors.kept
