@@ -106,7 +106,7 @@ def test_launch_training_from_runs_and_watch_the_curve(tmp_path: Path) -> None:
         assert "--db ws.db" in screen_of(session)
         tmux("send-keys", "-t", session, "l")
         seen: set[int] = set()
-        deadline = time.monotonic() + 240
+        deadline = time.monotonic() + 420
         while time.monotonic() < deadline and (len(seen) < 2 or max(seen) < STEPS):
             found = re.search(rf"step (\d+)/{STEPS}", screen_of(session))
             if found:
@@ -114,7 +114,7 @@ def test_launch_training_from_runs_and_watch_the_curve(tmp_path: Path) -> None:
             time.sleep(0.3)
         assert len(seen) >= 2, f"the run's steps never moved: {seen}\n{screen_of(session)}"
         assert max(seen) == STEPS and "loss" in screen_of(session)
-        wait_for(session, r"run \d+ sft \(sft\) done", timeout=120)  # saved, row closed
+        wait_for(session, r"run \d+ sft \(sft\) done", timeout=240)  # saved, row closed
         assert launched.group(1).startswith("flames run quickstart --arm")
         tmux("send-keys", "-t", session, "C-q")
         wait_for(session, "EXITED 0")
