@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from pipeline.answers.extraction import extract_reference
 from pipeline.errors import InputError
 
 QUESTION_FIELDS = (
@@ -43,7 +44,18 @@ ANSWER_FIELDS = (
     "expected_answer",
     "output",
 )
-SOLUTION_FIELDS = ("solution", "Solution", "rationale", "explanation")
+SOLUTION_FIELDS = (
+    "solution",
+    "Solution",
+    "rationale",
+    "explanation",
+    "response",  # MetaMathQA (query/response)
+    "generated_solution",  # OpenMathInstruct
+    "completion",
+)
+# A chat record (question in the first user turn, solution in the assistant's): NuminaMath,
+# OpenR1 and most SFT sets carry one.
+CHAT_FIELDS = ("messages", "conversations")
 
 _TRAILING_UNIT = re.compile(r"^(.*?\S)\s*\(([A-Za-z][A-Za-z .'-]*)\)\s*$")
 
@@ -56,6 +68,25 @@ class FieldMap:
     context: str | None
     answer: str | None
     solution: str | None
+    chat: bool = False  # `question` names a list of chat turns
+
+    @property
+    def summary(self) -> str:
+        """Where each part comes from, as an import reports it."""
+        if self.chat:
+            said = f"question <- first user turn of {self.question}"
+            worked: str | None = f"the assistant turn of {self.question}"
+        else:
+            said = f"question <- {self.question}"
+            said += f" (after {self.context})" if self.context else ""
+            worked = self.solution
+        if self.answer:
+            source = self.answer
+        elif worked:
+            source = f"\\boxed{{}} or 'the answer is' in {worked}"
+        else:
+            source = "none"
+        return f"{said}, answer <- {source}"
 
     @property
     def used(self) -> frozenset[str]:
@@ -91,6 +122,10 @@ def detect_fields(
         question = question_field
     else:
         found = next((name for name in QUESTION_FIELDS if name in keys), None)
+        chat = next((name for name in CHAT_FIELDS if _chat_turns(record.get(name))), None)
+        if found is None and chat is not None:
+            final = answer_field or next((n for n in ANSWER_FIELDS if n in keys), None)
+            return FieldMap(question=chat, context=None, answer=final, solution=None, chat=True)
         if found is None:
             raise InputError(
                 f"no question field found (looked for {', '.join(QUESTION_FIELDS)}; "
@@ -118,6 +153,11 @@ def map_record(
 ) -> MappedSeed:
     """Apply `fields` to one record; a missing or empty question is an error naming the line."""
     raw_question = record.get(fields.question)
+    chat_solution = None
+    if fields.chat:
+        turns = _chat_turns(raw_question) or []
+        raw_question = next((text for role, text in turns if role in ("user", "human")), None)
+        chat_solution = next((text for role, text in turns if role in ("assistant", "gpt")), None)
     question = raw_question.strip() if isinstance(raw_question, str) else ""
     if not question:
         problem = (
@@ -131,6 +171,8 @@ def map_record(
         if isinstance(context, str) and context.strip() and context.strip() not in question:
             question = f"{context.strip()} {question}"
     solution_text = _text_or_none(record.get(fields.solution)) if fields.solution else None
+    if chat_solution is not None:
+        solution_text = _text_or_none(chat_solution)
     answer: str | None = None
     if fields.answer is not None:
         raw_answer = record.get(fields.answer)
@@ -138,7 +180,7 @@ def map_record(
         if gsm_solution is not None and solution_text is None:
             solution_text = gsm_solution
     if answer is None and solution_text is not None:
-        answer = last_boxed(solution_text)
+        answer = last_boxed(solution_text) or _stated_answer(solution_text)
     used = _used(fields)
     meta = (
         {key: value for key, value in record.items() if key not in used}
@@ -191,12 +233,38 @@ def _answer_from_text(value: str) -> tuple[str | None, str | None]:
     boxed = last_boxed(text) if "\\boxed" in text or "\\fbox" in text else None
     if boxed is not None:
         return boxed, text
+    stated = _stated_answer(text)
+    if stated is not None:  # a worked solution ending "The answer is: 5" (MetaMath style)
+        return stated, text
     unit = _TRAILING_UNIT.match(text) if text.endswith(")") else None
     if unit and re.fullmatch(r"[-+]?[\d.,/]+", unit.group(1)):
         return unit.group(1), None
     if len(text) >= 2 and text[0] == "$" and text[-1] == "$" and text.count("$") == 2:
         text = text[1:-1].strip()
     return text, None
+
+
+def _stated_answer(text: str) -> str | None:
+    """The answer a worked solution states ("... The answer is: 5", "Final answer: 5"), by
+    the grader's own rule; None when it states none (a bare answer is not a statement)."""
+    found = extract_reference(text)
+    return found.answer if found.rule == "the_answer_is" else None
+
+
+def _chat_turns(value: Any) -> list[tuple[str, str]] | None:
+    """[(role, text)] of a chat-format field (OpenAI `role`/`content` or ShareGPT
+    `from`/`value`), or None when `value` is not one."""
+    if not isinstance(value, list) or not value:
+        return None
+    turns = []
+    for turn in value:
+        if not isinstance(turn, Mapping):
+            return None
+        role, text = turn.get("role", turn.get("from")), turn.get("content", turn.get("value"))
+        if not isinstance(role, str) or not isinstance(text, str):
+            return None
+        turns.append((role.lower(), text))
+    return turns
 
 
 def last_boxed(text: str) -> str | None:

@@ -79,6 +79,72 @@ def test_answer_layouts_are_mapped(db: Database, shared_data: Path) -> None:
     assert answer == "145"
 
 
+# Public training-set layouts, one record each: (record, question, answer, solution kept).
+PUBLIC_LAYOUTS = {
+    "metamathqa": (
+        {"query": "What is 2+3?", "response": "2+3=5.\nThe answer is: 5", "type": "GSM_SV"},
+        "5",
+        True,
+    ),
+    "mathinstruct": (
+        {"instruction": "What is 2+3?", "output": "2+3=5. The answer is 5"},
+        "5",
+        True,
+    ),
+    "openmathinstruct2": (
+        {
+            "problem": "What is 2+3?",
+            "generated_solution": "Add: $\\boxed{5}$.",
+            "expected_answer": "5",
+        },
+        "5",
+        True,
+    ),
+    "numinamath": (
+        {"problem": "What is 2+3?", "solution": "We add to get $\\boxed{5}$.", "messages": []},
+        "5",
+        True,
+    ),
+    "openai-messages": (
+        {
+            "messages": [
+                {"role": "system", "content": "Be brief."},
+                {"role": "user", "content": "What is 2+3?"},
+                {"role": "assistant", "content": "2+3=5, so \\boxed{5}."},
+            ]
+        },
+        "5",
+        True,
+    ),
+    "sharegpt": (
+        {
+            "conversations": [
+                {"from": "human", "value": "What is 2+3?"},
+                {"from": "gpt", "value": "2+3=5. The answer is 5."},
+            ]
+        },
+        "5",
+        True,
+    ),
+    "aime-capitals": ({"ID": "2024-I-1", "Problem": "What is 2+3?", "Answer": 5}, "5", False),
+    # A short answer sentence with no statement stays as it is (the grader reads it later).
+    "orca-math": ({"question": "What is 2+3?", "answer": "2+3 equals 5."}, "2+3 equals 5.", False),
+}
+
+
+@pytest.mark.parametrize("layout", sorted(PUBLIC_LAYOUTS))
+def test_public_training_set_layouts_import_without_options(
+    db: Database, tmp_path: Path, layout: str
+) -> None:
+    record, answer, has_solution = PUBLIC_LAYOUTS[layout]
+    path = tmp_path / f"{layout}.jsonl"
+    path.write_text(json.dumps(record) + "\n", encoding="utf-8")
+    report = import_seeds(db, str(path), layout)
+    assert (report.added, report.with_answer) == (1, 1)
+    row = db.execute("SELECT question, answer, solution FROM seeds").fetchone()
+    assert (row[0], row[1], row[2] is not None) == ("What is 2+3?", answer, has_solution)
+
+
 def test_champ_is_the_embedded_default(db: Database) -> None:
     report = import_seeds(db, "champ", "champ")
     # The seed part only: 50 of the 270 are held out as the `champ_heldout` benchmark.

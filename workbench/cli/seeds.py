@@ -41,9 +41,10 @@ def import_(
 
     SOURCE is a .jsonl/.json/.csv/.parquet file, hf:ORG/NAME[:CONFIG]:SPLIT, or `champ`
     (the embedded CHAMP set). Fields are detected (question/problem/input, answer/
-    final_answer/target, GSM8K '#### N', \\boxed{} in solutions); with --append, content
-    the set already holds is skipped. A bad record aborts the import and changes nothing;
-    other commands keep working on the workspace while a big import runs.
+    final_answer/target, GSM8K '#### N', \\boxed{} or 'The answer is' in solutions, chat
+    `messages`); with --append, content the set already holds is skipped. A bad record aborts
+    the import and changes nothing; other commands keep working on the workspace while a big
+    import runs.
     """
     name = check_set_name(name)
     db = open_workspace(db_path)
@@ -60,17 +61,7 @@ def import_(
             append=append,
             progress=progress,
         )
-    fields = report.fields
-    mapping = f"question <- {fields.question}"
-    if fields.context:
-        mapping += f" (after {fields.context})"
-    if fields.answer:
-        answer_from = fields.answer
-    elif fields.solution:
-        answer_from = "\\boxed{} in " + fields.solution
-    else:
-        answer_from = "none"
-    mapping += f", answer <- {answer_from}"
+    mapping = report.fields.summary
     click.echo(
         f"{report.name}: {report.added} added{' (appended)' if report.appended else ''}, "
         f"{report.skipped} already present "
