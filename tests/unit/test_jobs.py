@@ -182,7 +182,7 @@ def test_a_command_watches_its_runner(tmp_path: Path) -> None:
     assert gone == []
     sleeper.kill()
     sleeper.wait()
-    wait_until(lambda: gone == [True], timeout=5)
+    wait_until(lambda: gone == [True])
 
 
 def test_stale_running_rows_are_marked_failed(db_path: Path) -> None:
