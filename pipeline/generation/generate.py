@@ -158,15 +158,7 @@ def generate(
                     report = _fill_to_target(run, definition, cfg, params, pools, sampler, limit)
                 else:
                     budget = cfg.budget if limit is None else min(cfg.budget, limit)
-                    # Planned as the run goes: a big budget never sits in memory at once.
-                    slots = iter_slots(
-                        definition,
-                        params,
-                        budget,
-                        pools=pools,
-                        ratios=run.ratios,
-                        seed=run.config.experiment.seed,
-                    )
+                    slots = _slots(run, definition, params, pools, budget)
                     report = StrategyReport(name, budget)
                     report.requested = _run_plan(
                         run, definition, params, slots, sampler, report, total=budget
@@ -199,6 +191,20 @@ class _Run:
         return {ref.name: ref.ratio for ref in self.config.seed_sets}
 
 
+def _slots(
+    run: _Run,
+    definition: Strategy,
+    params: Mapping[str, Any],
+    pools: Mapping[str, Sequence[Seed]],
+    size: int,
+) -> Iterator[Slot]:
+    """The first `size` slots of the strategy's plan, made as the run reads them: a big
+    budget (the paper's fill-to-target cap is ~600k slots) never sits in memory at once."""
+    return iter_slots(
+        definition, params, size, pools=pools, ratios=run.ratios, seed=run.config.experiment.seed
+    )
+
+
 def _fill_to_target(
     run: _Run,
     definition: Strategy,
@@ -221,16 +227,9 @@ def _fill_to_target(
     while True:
         before_parsed, before_kept = survivors.parsed, survivors.kept
         note = f"round {len(report.rounds) + 1}, {before_kept}/{target} kept"
-        # Planned as the round goes (the paper's cap is ~600k slots): the plan is a prefix of
-        # one stream, so each round re-reads the slots before it from the store and sends none.
-        slots = iter_slots(
-            definition,
-            params,
-            planned,
-            pools=pools,
-            ratios=run.ratios,
-            seed=run.config.experiment.seed,
-        )
+        # The plan is a prefix of one stream, so each round re-reads the slots before it from
+        # the store and sends none of them again.
+        slots = _slots(run, definition, params, pools, planned)
         tried = _run_plan(run, definition, params, slots, sampler, report, note=note, total=planned)
         fresh = tried - report.requested
         report.requested = tried
