@@ -246,7 +246,10 @@ def _answer_from_text(value: str) -> tuple[str | None, str | None]:
 
 def _stated_answer(text: str) -> str | None:
     """The answer a worked solution states ("... The answer is: 5", "Final answer: 5"), by
-    the grader's own rule; None when it states none (a bare answer is not a statement)."""
+    the grader's own rule; None when it states none (a bare answer is not a statement).
+    Every cue of that rule says "answer": other texts skip the rules (an import's hot path)."""
+    if "answer" not in text.lower():
+        return None
     found = extract_reference(text)
     return found.answer if found.rule == "the_answer_is" else None
 
