@@ -57,6 +57,15 @@ def resolve_model(model: str) -> ModelSource:
     return ModelSource(model)  # a Hugging Face Hub id, loaded from the local Hub cache
 
 
+def tokenizer_source(model: str) -> str:
+    """Where the tokenizer for `model` loads from: a folder holding a tokenizer as it is (a
+    tokenizer may be kept without weights), else the model's own (`resolve_model`)."""
+    path = Path(model).expanduser()
+    if (path / "tokenizer_config.json").is_file():
+        return str(path)
+    return resolve_model(model).tokenizer_source
+
+
 def _folder_source(path: Path, given: str) -> ModelSource:
     merged = path / MERGED_DIR
     if (path / ADAPTER_CONFIG).is_file():

@@ -22,7 +22,6 @@ import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future
 from itertools import count
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -277,20 +276,11 @@ class OpenAIBackend:
 
             from pipeline.errors import first_line
             from pipeline.llm.backend import chat_template_text
-            from pipeline.llm.models import resolve_model
+            from pipeline.llm.models import tokenizer_source
 
             name = self.spec.tokenizer or self.spec.model
-            folder = Path(name).expanduser()
             try:
-                # A tokenizer folder or Hub id loads as it is; the embedded model and model
-                # folders (a `flames train` output, an adapter) through their weights' source.
-                plain = (folder / "tokenizer_config.json").is_file() or not (
-                    folder.is_dir() or name.startswith("embedded:")
-                )
-                source = str(folder) if folder.is_dir() and plain else name
-                if not plain:
-                    source = resolve_model(name).tokenizer_source
-                tokenizer = AutoTokenizer.from_pretrained(source)
+                tokenizer = AutoTokenizer.from_pretrained(tokenizer_source(name))
             except Exception as exc:
                 raise FlamesError(
                     f"continuation = 'completions' renders the chat here and needs the served "
