@@ -125,6 +125,17 @@ def test_decontaminate_stores_overlap_and_match(db: Database) -> None:
     assert run["contaminated"] == 1 and run["benchmarks"] == ["gsm8k"]
 
 
+def run_flames(db_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`flames ARGS --db DB` in a subprocess, with no data folder from the environment."""
+    return subprocess.run(
+        [sys.executable, "-m", "workbench.cli", *args, "--db", str(db_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={k: v for k, v in os.environ.items() if k != "FLAMES_DATA_DIR"},
+    )
+
+
 def test_cli_runs_both_commands_on_an_experiment(
     db: Database, db_path: Path, tmp_path: Path
 ) -> None:
@@ -132,24 +143,15 @@ def test_cli_runs_both_commands_on_an_experiment(
     bench = tmp_path / "b.jsonl"
     bench.write_text(json.dumps({"question": TRAIN}) + "\n")
 
-    def flames(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "workbench.cli", *args, "--db", str(db_path)],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            env={k: v for k, v in os.environ.items() if k != "FLAMES_DATA_DIR"},
-        )
-
-    dedup = flames("dedup", "exp", "--threshold", "0.9")
+    dedup = run_flames(db_path, "dedup", "exp", "--threshold", "0.9")
     assert dedup.returncode == 0, dedup.stderr
     assert "1 pairs with similarity >= 0.9" in dedup.stdout
-    decon = flames("decontaminate", "exp", "--against", str(bench))
+    decon = run_flames(db_path, "decontaminate", "exp", "--against", str(bench))
     assert decon.returncode == 0, decon.stderr
     assert "1 of 3 problems contaminated" in decon.stdout
-    missing = flames("decontaminate", "exp", "--against", "gsm8k")
+    missing = run_flames(db_path, "decontaminate", "exp", "--against", "gsm8k")
     assert missing.returncode == 1 and "benchmark 'gsm8k': no data dir given" in missing.stderr
-    nofile = flames("dedup", "missing.jsonl")
+    nofile = run_flames(db_path, "dedup", "missing.jsonl")
     assert nofile.returncode == 1 and "missing.jsonl: no such file" in nofile.stderr
 
 
@@ -165,11 +167,6 @@ def test_dedup_of_an_experiment_defaults_to_the_threshold_flames_run_stores(
     )
     save_experiment(db, looser)
     assert load_experiment(db, "quick").filter.near_dup_max == 0.8
-    result = subprocess.run(
-        [sys.executable, "-m", "workbench.cli", "dedup", "quick", "--db", str(db_path)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-    )
+    result = run_flames(db_path, "dedup", "quick")
     assert result.returncode == 0, result.stderr
     assert "pairs with similarity >= 0.8" in result.stdout
