@@ -147,16 +147,15 @@ def build_graph(config: ExperimentConfig) -> Graph:
     shared = {"generate": generate, "dedup": dedup, "decontaminate": decontam, "solve": solve}
     for arm, cfg in configs.items():
         stages = dict(shared)
+        plan = arm_plan(cfg)
         select = builder.add(
             "select",
             {
-                "plan": arm_plan(cfg),
+                "plan": plan,
                 # Strategies the arm runs at the shared run's full budget: it owns all of
                 # their problems (a fill-to-target round may overshoot the budget).
                 "whole": sorted(
-                    name
-                    for name, budget in arm_plan(cfg).items()
-                    if budget >= union.strategies[name].budget
+                    name for name, budget in plan.items() if budget >= union.strategies[name].budget
                 ),
                 "filter": _filter_inputs(cfg),
             },
