@@ -67,3 +67,22 @@ async def test_a_replaced_worker_reports_late_and_is_not_shown(via_message: bool
         assert screen.shown == ["new"]
         screen.load("old")  # a worker not replaced is shown, of course
         await settle(pilot, lambda: screen.shown == ["new", "old"])
+
+
+async def test_a_periodic_refresh_sees_its_load_in_flight() -> None:
+    """The Runs and Jobs timers skip a turn while their load runs, rather than replace it (a
+    replaced load's result is dropped: with loads slower than the period, nothing showed)."""
+    screen = Loads(via_message=False)
+
+    class Host(App[None]):
+        def on_mount(self) -> None:
+            self.push_screen(screen)
+
+    async with Host().run_test() as pilot:
+        assert not screen.load_in_flight("load")
+        screen.load("old")
+        assert await asyncio.to_thread(screen.started.wait, 10)
+        assert screen.load_in_flight("load") and not screen.load_in_flight("other")
+        screen.release["old"].set()
+        await settle(pilot, lambda: screen.shown == ["old"])
+        assert not screen.load_in_flight("load")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from textual.binding import Binding
 from textual.message import Message
@@ -43,6 +43,17 @@ class CurrentResults(MessagePump):
                 callback(*args)
 
         self.app.call_from_thread(show)
+
+    def load_in_flight(self, group: str) -> bool:
+        """A worker of this screen's `group` is still pending or running. A periodic refresh
+        skips its turn then: replacing the load would drop its result, and when each load
+        takes longer than the period (a training run busying the CPU) nothing would show."""
+        return any(
+            worker.node is cast(Any, self)
+            and worker.group == group
+            and worker.state in (WorkerState.PENDING, WorkerState.RUNNING)
+            for worker in self.app.workers
+        )
 
     async def _on_message(self, message: Message) -> None:
         worker = getattr(message, "_flames_worker", None)

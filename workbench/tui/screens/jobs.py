@@ -87,11 +87,16 @@ class JobsScreen(WorkbenchScreen):
         self.query_one("#jobs", DataTable).add_columns(
             "id", "status", "kind", "progress", "command"
         )
-        self.set_interval(REFRESH_S, self.refresh_jobs)
+        self.set_interval(REFRESH_S, self._refresh)
         self.refresh_jobs()
 
     def action_refresh_jobs(self) -> None:
         self.refresh_jobs()
+
+    def _refresh(self) -> None:
+        # A slow load still in flight shows first (see `load_in_flight`).
+        if not self.load_in_flight("jobs"):
+            self.refresh_jobs()
 
     def refresh_jobs(self) -> None:
         if self.is_current:

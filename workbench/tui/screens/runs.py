@@ -98,9 +98,8 @@ class RunsScreen(WorkbenchScreen):
         table = self.query_one("#runs", DataTable)
         for name, width in (("run", 4), ("arm", 16), ("method", 8), ("status", 9), ("step", 9)):
             table.add_column(name, width=width)  # fixed: live updates never shift the layout
-        self.set_interval(REFRESH_S, self._tick)
-        self._load_gpu()
-        self._tick()
+        self.set_interval(REFRESH_S, self._refresh)
+        self._load_gpu()  # the runs load on screen resume, which also comes the first time
 
     def on_screen_resume(self) -> None:
         self._tick()
@@ -114,6 +113,11 @@ class RunsScreen(WorkbenchScreen):
         if name is None:
             return None
         return flow_command(self.action_name, name, arm=self.arm, db=self.flames.db_path)
+
+    def _refresh(self) -> None:
+        # A slow load still in flight shows first (see `load_in_flight`).
+        if not self.load_in_flight("runs"):
+            self._tick()
 
     def _tick(self) -> None:
         if self.is_current:
